@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { loadConfigOrExit } from '../config-option.ts';
+import { maskUrl } from '../../log/logger.ts';
+
+export function registerConfigCommand(program: Command): void {
+  const config = program.command('config').description('Inspect the configuration file');
+  config
+    .command('check')
+    .description('Validate the configuration; print each problem with its field path, exit non-zero when invalid')
+    .option('--print', 'also print the effective configuration with defaults (credentials masked)')
+    .action((opts: { print?: boolean }, command: Command) => {
+      const cfg = loadConfigOrExit(command);
+      const cameras = Object.keys(cfg.cameras);
+      process.stdout.write(`Config OK: ${cameras.length} camera(s)${cameras.length ? ` (${cameras.join(', ')})` : ''}\n`);
+      if (opts.print) {
+        const masked = structuredClone(cfg);
+        for (const cam of Object.values(masked.cameras)) {
+          cam.main = maskUrl(cam.main);
+          if (cam.sub) cam.sub = maskUrl(cam.sub);
+        }
+        for (const target of Object.values(masked.backup.targets)) target.url = maskUrl(target.url);
+        process.stdout.write(stringify(masked));
+      }
+    });
+}

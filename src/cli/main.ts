@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+import { registerConfigCommand } from './commands/config.ts';
+import { registerRunCommand } from './commands/run.ts';
+
+const program = new Command('volet')
+  .description('Privacy-first network video recorder: on-device detection, encrypted recording, no cloud.')
+  .option('-c, --config <file>', 'configuration file', './volet.yml')
+  .showHelpAfterError()
+  .configureHelp({ showGlobalOptions: true });
+
+registerRunCommand(program);
+registerConfigCommand(program);
+
+await program.parseAsync(process.argv);

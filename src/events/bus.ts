@@ -1,0 +1,50 @@
+import { EventEmitter } from 'node:events';
+import type { Box } from '../geometry/box.ts';
+
+export type CameraState = 'connecting' | 'streaming' | 'backoff' | 'stopped';
+
+export interface CameraStatus {
+  camera: string;
+  state: CameraState;
+  lastError?: string;
+  /** Measured over the last few seconds of frames. */
+  fps: number;
+  framesRead: number;
+  framesDropped: number;
+  since: number;
+}
+
+export interface ObjectEvent {
+  id: string;
+  camera: string;
+  label: string;
+  score: number;
+  start: number;
+  end?: number;
+  zones: string[];
+  box: Box;
+}
+
+export interface EventSnapshot {
+  /** JPEG of the whole detect frame at the best score. */
+  frame: Buffer;
+  /** JPEG crop around the object. */
+  crop: Buffer;
+}
+
+export interface MotionNotice {
+  camera: string;
+  at: number;
+  boxes: Box[];
+}
+
+export interface BusEvents {
+  'event:start': [ObjectEvent];
+  'event:update': [ObjectEvent];
+  'event:end': [ObjectEvent & { end: number }, EventSnapshot | undefined];
+  motion: [MotionNotice];
+  'camera:status': [CameraStatus];
+}
+
+/** The one in-process bus every consumer (record, notify, web) subscribes to. */
+export class EventBus extends EventEmitter<BusEvents> {}

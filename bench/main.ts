@@ -1,0 +1,17 @@
+/** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
+const benches: Record<string, () => Promise<(args: string[]) => Promise<void>>> = {
+  detect: async () => (await import('./detect.ts')).benchDetect,
+  vault: async () => (await import('./vault.ts')).benchVault,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const selected = name ? [name] : Object.keys(benches);
+for (const bench of selected) {
+  const load = benches[bench];
+  if (!load) {
+    process.stderr.write(`Unknown benchmark "${bench}". Available: ${Object.keys(benches).join(', ')}\n`);
+    process.exit(2);
+  }
+  process.stdout.write(`\n## ${bench}\n`);
+  await (await load())(args);
+}

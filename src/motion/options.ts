@@ -43,7 +43,7 @@ export function resolveMotionOptions(options: MotionOptions): ResolvedMotionOpti
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined) Object.assign(resolved, { [key]: value });
   }
-  requireRange('threshold', resolved.threshold, 1, 254);
+  requireRange('threshold', resolved.threshold, 1, 255);
   requireRange('minArea', resolved.minArea, 0, 1);
   requireRange('alpha', resolved.alpha, Number.MIN_VALUE, 1);
   requireRange('foregroundAlpha', resolved.foregroundAlpha, 0, 1);

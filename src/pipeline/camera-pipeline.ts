@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { CameraSupervisor, type Frame } from '../camera/supervisor.ts';
+import type { CameraConfig } from '../config/schema.ts';
+import type { Detection } from '../detect/detector.ts';
+import type { EventBus, ObjectEvent } from '../events/bus.ts';
+import type { Box } from '../geometry/box.ts';
+import type { Logger } from '../log/logger.ts';
+import { MotionDetector } from '../motion/detector.ts';
+import { ObjectTracker, type TrackerUpdate } from '../track/tracker.ts';
+import type { Track } from '../track/track.ts';
+import type { DetectScheduler } from './detect-scheduler.ts';
+import { detectionRegions } from './regions.ts';
+import { encodeSnapshot } from './snapshot.ts';
+
+export interface CameraPipelineOptions {
+  name: string;
+  camera: CameraConfig;
+  /** Label → min score when the camera does not list its own objects. */
+  defaultObjects: Record<string, number>;
+  scheduler: DetectScheduler;
+  /** The detector's input side: detection regions are never smaller. */
+  regionMinSide: number;
+  bus: EventBus;
+  logger: Logger;
+  /** While objects are tracked, the whole frame is searched at least this often (stationary objects). */
+  fullFrameIntervalMs?: number;
+  /** Detections needed before a track becomes an event. */
+  minHits?: number;
+  maxLostMs?: number;
+}
+
+interface BestFrame {
+  frame: Frame;
+  box: Box;
+  score: number;
+}
+
+/** One camera: frames → motion → detection regions → shared detector → tracker → events on the bus. */
+export class CameraPipeline {
+  readonly supervisor: CameraSupervisor;
+  private readonly motion: MotionDetector;
+  private readonly tracker: ObjectTracker;
+  private readonly objects: Record<string, number>;
+  private readonly best = new Map<string, BestFrame>();
+  private lastFullFrameAt = 0;
+  private lastFrameAt = 0;
+  /** The tracker needs non-decreasing time; a late detection result for an older frame is ignored. */
+  private trackerClock = 0;
+  private pendingSnapshots = new Set<Promise<void>>();
+
+  constructor(private readonly opts: CameraPipelineOptions) {
+    const { camera, name } = opts;
+    this.objects = camera.objects ?? opts.defaultObjects;
+    this.supervisor = new CameraSupervisor({
+      camera: name,
+      url: camera.sub ?? camera.main,
+      fps: camera.detect.fps,
+      width: camera.detect.width,
+      height: camera.detect.height,
+      stallSeconds: camera.detect.stallSeconds,
+      logger: opts.logger,
+    });
+    this.motion = new MotionDetector({ threshold: camera.motion.threshold, minArea: camera.motion.minArea, masks: camera.motion.masks });
+    this.tracker = new ObjectTracker({
+      minHits: opts.minHits ?? 2,
+      maxLostMs: opts.maxLostMs ?? 5000,
+      zones: Object.entries(camera.zones).map(([zoneName, polygon]) => ({ name: zoneName, polygon })),
+      createId: () => randomUUID(),
+    });
+    this.supervisor.on('frame', (frame) => this.onFrame(frame));
+    this.supervisor.on('status', (status) => {
+      opts.bus.emit('camera:status', status);
+      if (status.state !== 'streaming' && status.state !== 'connecting') this.endAll();
+    });
+  }
+
+  start(): void {
+    this.supervisor.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.supervisor.stop();
+    this.endAll();
+    await Promise.all(this.pendingSnapshots);
+  }
+
+  private onFrame(frame: Frame): void {
+    this.lastFrameAt = frame.timestamp;
+    const result = this.motion.update(frame, frame.timestamp);
+    if (result.boxes.length > 0) {
+      this.opts.bus.emit('motion', { camera: this.opts.name, at: frame.timestamp, boxes: result.boxes });
+    }
+    const tracked = this.tracker.activeTracks();
+    const fullFrameDue = tracked.length > 0 && frame.timestamp - this.lastFullFrameAt >= (this.opts.fullFrameIntervalMs ?? 2000);
+    let regions: Box[];
+    if (fullFrameDue) {
+      regions = [{ x: 0, y: 0, width: frame.width, height: frame.height }];
+    } else {
+      const interesting = result.calibrating ? tracked.map((t) => t.box) : [...result.boxes, ...tracked.map((t) => t.box)];
+      regions = detectionRegions(interesting, frame.width, frame.height, { minSide: this.opts.regionMinSide });
+    }
+    if (regions.length === 0) return;
+    if (regions.length === 1 && regions[0].width === frame.width && regions[0].height === frame.height) {
+      this.lastFullFrameAt = frame.timestamp;
+    }
+    this.opts.scheduler.submit({
+      frame,
+      regions,
+      onResult: (detections) => this.onDetections(detections, frame),
+      onDropped: () => this.supervisor.countDropped(),
+    });
+  }
+
+  private onDetections(detections: Detection[], frame: Frame): void {
+    if (frame.timestamp < this.trackerClock) return;
+    this.trackerClock = frame.timestamp;
+    const wanted = detections
+      .filter((d) => d.score >= (this.objects[d.label] ?? Infinity))
+      .map((d) => ({ label: d.label, score: d.score, box: toBox(d.box) }));
+    const update = this.tracker.update(wanted, frame.timestamp);
+    for (const track of [...update.started, ...update.updated]) {
+      const best = this.best.get(track.id);
+      if (!best || track.topScore > best.score) this.best.set(track.id, { frame, box: track.bestBox, score: track.topScore });
+    }
+    this.publish(update);
+  }
+
+  private endAll(): void {
+    this.trackerClock = Math.max(this.trackerClock, this.lastFrameAt);
+    this.publish(this.tracker.flush(this.trackerClock));
+  }
+
+  private publish(update: TrackerUpdate): void {
+    const { bus, logger, name } = this.opts;
+    for (const track of update.started) {
+      const event = this.toEvent(track);
+      logger.info({ id: event.id, camera: name, label: event.label, score: event.score, start: iso(event.start), zones: event.zones }, 'event:start');
+      bus.emit('event:start', event);
+    }
+    for (const track of update.updated) bus.emit('event:update', this.toEvent(track));
+    for (const track of update.ended) {
+      const event = { ...this.toEvent(track), end: track.lastSeen };
+      const best = this.best.get(track.id);
+      this.best.delete(track.id);
+      logger.info(
+        { id: event.id, camera: name, label: event.label, score: event.score, start: iso(event.start), end: iso(event.end), zones: event.zones },
+        'event:end',
+      );
+      const snapshot = best
+        ? encodeSnapshot(best.frame, best.box).catch((err: unknown) => {
+            logger.error({ camera: name, id: event.id, err: (err as Error).message }, 'snapshot failed');
+            return undefined;
+          })
+        : Promise.resolve(undefined);
+      const delivered = snapshot.then((jpegs) => {
+        bus.emit('event:end', event, jpegs);
+      });
+      this.pendingSnapshots.add(delivered);
+      void delivered.finally(() => this.pendingSnapshots.delete(delivered));
+    }
+  }
+
+  private toEvent(track: Track): ObjectEvent {
+    return {
+      id: track.id,
+      camera: this.opts.name,
+      label: track.label,
+      score: round(track.topScore),
+      start: track.firstSeen,
+      zones: track.zones,
+      box: track.box,
+    };
+  }
+}
+
+function toBox(box: Detection['box']): Box {
+  return { x: box[0], y: box[1], width: box[2] - box[0], height: box[3] - box[1] };
+}
+
+function round(score: number): number {
+  return Math.round(score * 1000) / 1000;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { registerConfigCommand } from './commands/config.ts';
+import { registerDetectCommand } from './commands/detect.ts';
+import { registerModelsCommand } from './commands/models.ts';
 import { registerRunCommand } from './commands/run.ts';
 
 const program = new Command('volet')
@@ -10,5 +12,7 @@ const program = new Command('volet')
 
 registerRunCommand(program);
 registerConfigCommand(program);
+registerDetectCommand(program);
+registerModelsCommand(program);
 
 await program.parseAsync(process.argv);

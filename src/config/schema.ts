@@ -103,7 +103,7 @@ const detectorSchema = z
     model: z
       .string()
       .min(1)
-      .default('yolox_nano_dynamic.onnx')
+      .default('yolox_nano.onnx')
       .describe('Model file name in the models directory, or a path.'),
     threads: intBetween(1, 64).default(2).describe('CPU threads for one inference.'),
     providers: z

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 
 /** The one place that builds ffmpeg commands. Callers never see argument lists. */
@@ -10,7 +11,7 @@ function rtspInput(url: string): ffmpeg.FfmpegCommand {
   const input = url.startsWith('rtsp')
     ? ['-rtsp_transport', 'tcp', '-timeout', String(RTSP_IO_TIMEOUT_US)]
     : ['-re', '-stream_loop', '-1'];
-  return ffmpeg(url, { stdoutLines: 0 })
+  return ffmpeg(url, { stdoutLines: 20 })
     .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'warning', ...input]);
 }
 
@@ -31,4 +32,40 @@ export function decodeToRawFrames(url: string, opts: DecodeOptions): ffmpeg.Ffmp
       '-pix_fmt', 'yuv420p',
       '-f', 'rawvideo',
     ]);
+}
+
+export interface SegmentOptions {
+  segmentSeconds: number;
+  /** printf-style output pattern in the RAM cache, e.g. /dev/shm/volet/porch/seg-%06d.ts */
+  outputPattern: string;
+}
+
+/**
+ * Records the stream without re-encoding into MPEG-TS segments cut at keyframes; audio is kept
+ * when present. Each completed segment is announced on stdout as a CSV line: file,start,end (s).
+ */
+export function recordSegments(url: string, opts: SegmentOptions): ffmpeg.FfmpegCommand {
+  return rtspInput(url)
+    .output(opts.outputPattern)
+    .outputOptions([
+      '-map', '0:v:0',
+      '-map', '0:a:0?',
+      '-c', 'copy',
+      '-f', 'segment',
+      '-segment_time', String(opts.segmentSeconds),
+      '-segment_format', 'mpegts',
+      '-segment_list', 'pipe:1',
+      '-segment_list_type', 'csv',
+      '-segment_list_flags', 'live',
+      '-reset_timestamps', '1',
+    ]);
+}
+
+/** Joins decrypted MPEG-TS segments streamed from `input` into a playable MP4, without re-encoding. */
+export function remuxToMp4(input: Readable, outputPath: string): ffmpeg.FfmpegCommand {
+  return ffmpeg({ stdoutLines: 20 })
+    .input(input)
+    .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'mpegts'])
+    .output(outputPath)
+    .outputOptions(['-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', '-y']);
 }

@@ -5,11 +5,16 @@ import { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import { CameraPipeline } from '../pipeline/camera-pipeline.ts';
 import { DetectScheduler } from '../pipeline/detect-scheduler.ts';
+import { openStorage, type OpenStorage } from './storage.ts';
+import { EventRecorder } from '../record/event-recorder.ts';
+import { Recorder } from '../record/recorder.ts';
 
 export interface RunningVolet {
   bus: EventBus;
   pipelines: Map<string, CameraPipeline>;
+  recorders: Map<string, Recorder>;
   detector: ObjectDetector;
+  storage: OpenStorage;
   stop(): Promise<void>;
 }
 
@@ -28,12 +33,20 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
     nmsThreshold: config.detector.nmsThreshold,
     labels: allTrackedLabels(config),
   });
+  const cameras = Object.entries(config.cameras).filter(([, camera]) => camera.enabled);
+  let storage: OpenStorage;
+  try {
+    storage = await openStorage(config, logger);
+  } catch (err) {
+    await detector.close();
+    throw err;
+  }
   const scheduler = new DetectScheduler(detector, (camera, err) =>
     logger.error({ camera, err: (err as Error).message }, 'detection failed'),
   );
   const pipelines = new Map<string, CameraPipeline>();
-  for (const [name, camera] of Object.entries(config.cameras)) {
-    if (!camera.enabled) continue;
+  const recorders = new Map<string, Recorder>();
+  for (const [name, camera] of cameras) {
     const input = detector.inputSizeFor(camera.detect.width, camera.detect.height);
     pipelines.set(
       name,
@@ -47,17 +60,43 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
         logger,
       }),
     );
+    if (storage.store) {
+      recorders.set(
+        name,
+        new Recorder({
+          camera: name,
+          url: camera.main,
+          mode: camera.record.mode,
+          preRollSeconds: camera.record.preRollSeconds,
+          postRollSeconds: camera.record.postRollSeconds,
+          segmentSeconds: config.storage.segmentSeconds,
+          cacheDir: config.storage.cachePath,
+          store: storage.store,
+          bus,
+          logger,
+        }),
+      );
+    }
   }
+  const eventRecorder = storage.store
+    ? new EventRecorder({ bus, index: storage.index, store: storage.store, logger, cameras: new Set(recorders.keys()) })
+    : undefined;
+  for (const recorder of recorders.values()) await recorder.start();
   for (const pipeline of pipelines.values()) pipeline.start();
 
   return {
     bus,
     pipelines,
+    recorders,
     detector,
+    storage,
     async stop() {
       await Promise.all([...pipelines.values()].map((p) => p.stop()));
+      await Promise.all([...recorders.values()].map((r) => r.stop()));
+      await eventRecorder?.stop();
       await scheduler.close();
       await detector.close();
+      storage.close();
     },
   };
 }

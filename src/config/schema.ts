@@ -82,6 +82,7 @@ const retentionSchema = z
     eventDays: intBetween(0, 3650).default(30).describe('Days event footage and snapshots are kept.'),
     minFreeGb: numBetween(0, 100000).default(2).describe('Delete oldest footage to keep at least this many GB free.'),
     minFreePercent: numBetween(0, 90).default(5).describe('…and at least this share of the disk free.'),
+    maxSizeGb: numBetween(0, 1_000_000).optional().describe('Optional cap on the space Volet uses, in GB.'),
   })
   .prefault({});
 

@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { mkdir, statfs } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { VoletConfig } from '../config/schema.ts';
+import type { Logger } from '../log/logger.ts';
+import { openDatabase, type Db } from '../storage/database.ts';
+import { recoverStorage } from '../storage/recovery.ts';
+import { RetentionRunner } from '../storage/retention-runner.ts';
+import { StorageIndex } from '../storage/storage-index.ts';
+import { VaultStore } from '../storage/vault-store.ts';
+import { keyFilePath } from '../vault/keyfile.ts';
+import { Vault } from '../vault/vault.ts';
+
+export interface OpenStorage {
+  dir: string;
+  db: Db;
+  index: StorageIndex;
+  /** Undefined until the vault is initialised: nothing is recorded without it. */
+  vault?: Vault;
+  store?: VaultStore;
+  retention?: RetentionRunner;
+  close(): void;
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/** Opens the data directory: index, crash recovery, vault public key, retention. */
+export async function openStorage(config: VoletConfig, logger: Logger): Promise<OpenStorage> {
+  const dir = resolve(config.storage.path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const db = openDatabase(join(dir, 'volet.db'));
+  const index = new StorageIndex(db);
+  const report = await recoverStorage(dir, index);
+  for (const name of report.tempRemoved) logger.warn({ file: name }, 'recovery: removed unfinished temp file');
+  for (const name of report.reindexed) logger.warn({ file: name }, 'recovery: indexed vault file missing from the index');
+  for (const name of report.droppedRows) logger.warn({ file: name }, 'recovery: dropped index row whose file is gone');
+  for (const q of report.quarantined) logger.error({ file: q.name, reason: q.reason }, 'recovery: quarantined damaged file');
+
+  const opened: OpenStorage = { dir, db, index, close: () => db.close() };
+  if (!existsSync(keyFilePath(dir))) {
+    logger.warn({ dir }, 'vault not initialised: nothing is recorded until it is (web setup or "volet vault init")');
+    return opened;
+  }
+  await assertRamCache(config.storage.cachePath);
+  const vault = await Vault.open(dir);
+  let retention: RetentionRunner | undefined;
+  const store = new VaultStore({ dir, index, publicKey: vault.publicKey, logger, onDiskFull: async () => void (await retention?.runOnce()) });
+  const padding = Math.max(0, ...Object.values(config.cameras).map((c) => Math.max(c.record.preRollSeconds, c.record.postRollSeconds)));
+  retention = new RetentionRunner({ store, index, retention: config.storage.retention, eventPaddingMs: { before: padding * 1000, after: padding * 1000 }, logger });
+  await retention.runOnce();
+  retention.start();
+  return {
+    ...opened,
+    vault,
+    store,
+    retention,
+    close() {
+      retention?.stop();
+      vault.lock();
+      db.close();
+    },
+  };
+}
+
+/** Plaintext video may only ever sit in RAM: refuse a cache directory on a disk. */
+async function assertRamCache(cachePath: string): Promise<void> {
+  await mkdir(cachePath, { recursive: true, mode: 0o700 });
+  const fs = await statfs(cachePath);
+  if (fs.type !== TMPFS_MAGIC) {
+    throw new Error(
+      `storage.cachePath "${cachePath}" is not a RAM filesystem (tmpfs): plaintext video would touch a disk. ` +
+        'Point it at /dev/shm/volet or another tmpfs mount.',
+    );
+  }
+}

@@ -1,0 +1,174 @@
+import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { Backoff } from '../camera/backoff.ts';
+import { recordSegments, type FfmpegCommand } from '../camera/ffmpeg.ts';
+import { classifyFfmpegFailure } from '../camera/ffmpeg-errors.ts';
+import type { EventBus } from '../events/bus.ts';
+import { maskUrlsIn, type Logger } from '../log/logger.ts';
+import type { VaultStore } from '../storage/vault-store.ts';
+import { SegmentPolicy, type CachedSegment, type RecordMode } from './segment-policy.ts';
+
+export interface RecorderOptions {
+  camera: string;
+  url: string;
+  mode: RecordMode;
+  preRollSeconds: number;
+  postRollSeconds: number;
+  segmentSeconds: number;
+  /** RAM-only directory (tmpfs): the only place plaintext video ever exists. */
+  cacheDir: string;
+  store: VaultStore;
+  bus: EventBus;
+  logger: Logger;
+}
+
+/**
+ * Records one camera's main stream by stream copy into short segments in the RAM cache, and moves
+ * the segments the policy wants into the vault (encrypted); the rest are deleted from RAM.
+ */
+export class Recorder {
+  private command?: FfmpegCommand;
+  private readonly policy: SegmentPolicy;
+  private readonly backoff = new Backoff();
+  private stopping = false;
+  private retryTimer?: NodeJS.Timeout;
+  private watchdog?: NodeJS.Timeout;
+  private lastSegmentAt = 0;
+  private anchorMs = 0;
+  private stderrTail: string[] = [];
+  private exited: Promise<void> = Promise.resolve();
+  /** Encryption runs one segment at a time per camera, in order. */
+  private writing: Promise<unknown> = Promise.resolve();
+  private readonly unsubscribe: () => void;
+  private stdoutRest = '';
+  segmentsStored = 0;
+
+  constructor(private readonly opts: RecorderOptions) {
+    this.policy = new SegmentPolicy({ mode: opts.mode, preRollMs: opts.preRollSeconds * 1000, postRollMs: opts.postRollSeconds * 1000 });
+    const onStart = (e: { camera: string; id: string; start: number }) => e.camera === opts.camera && this.trigger(e.id, e.start, null);
+    const onEnd = (e: { camera: string; id: string; start: number; end: number }) => e.camera === opts.camera && this.trigger(e.id, e.start, e.end);
+    const onMotion = (m: { camera: string; at: number }) => m.camera === opts.camera && this.trigger('motion', m.at, m.at);
+    opts.bus.on('event:start', onStart);
+    opts.bus.on('event:end', onEnd);
+    if (opts.mode === 'motion') opts.bus.on('motion', onMotion);
+    this.unsubscribe = () => {
+      opts.bus.off('event:start', onStart);
+      opts.bus.off('event:end', onEnd);
+      opts.bus.off('motion', onMotion);
+    };
+  }
+
+  private get cameraCache(): string {
+    return join(this.opts.cacheDir, this.opts.camera);
+  }
+
+  async start(): Promise<void> {
+    if (this.opts.mode === 'off') return;
+    // Plaintext left in RAM by a crash is never stored later: its timing is unknown.
+    await rm(this.cameraCache, { recursive: true, force: true });
+    await mkdir(this.cameraCache, { recursive: true, mode: 0o700 });
+    this.stopping = false;
+    this.watchdog = setInterval(() => this.checkStall(), 1000);
+    this.watchdog.unref();
+    this.spawn();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe();
+    clearTimeout(this.retryTimer);
+    clearInterval(this.watchdog);
+    const command = this.command;
+    if (command) {
+      // SIGINT lets ffmpeg close the segment under way, which the policy may still want.
+      command.kill('SIGINT');
+      const forced = setTimeout(() => command.kill('SIGKILL'), 3000);
+      await this.exited;
+      clearTimeout(forced);
+    }
+    await this.writing;
+    for (const segment of this.policy.drain()) await unlink(segment.path).catch(() => {});
+    await rm(this.cameraCache, { recursive: true, force: true });
+  }
+
+  private trigger(key: string, startMs: number, endMs: number | null): void {
+    for (const segment of this.policy.trigger(key, startMs, endMs)) this.store(segment);
+  }
+
+  private spawn(): void {
+    this.retryTimer = undefined;
+    this.stderrTail = [];
+    this.stdoutRest = '';
+    this.anchorMs = 0;
+    this.lastSegmentAt = Date.now();
+    const pattern = join(this.cameraCache, `${Date.now()}-%06d.ts`);
+    const command = recordSegments(this.opts.url, { segmentSeconds: this.opts.segmentSeconds, outputPattern: pattern });
+    this.command = command;
+    let resolveExited!: () => void;
+    this.exited = new Promise((resolve) => (resolveExited = resolve));
+    command.on('start', () => {
+      const proc = (command as unknown as { ffmpegProc?: { stdout?: NodeJS.ReadableStream } }).ffmpegProc;
+      proc?.stdout?.on('data', (chunk: Buffer) => this.onSegmentList(chunk.toString('utf8')));
+    });
+    command.on('stderr', (line: string) => {
+      this.stderrTail.push(maskUrlsIn(line));
+      if (this.stderrTail.length > 30) this.stderrTail.shift();
+    });
+    const onExit = (code: number) => {
+      this.command = undefined;
+      resolveExited();
+      if (this.stopping) return;
+      const failure = classifyFfmpegFailure(this.stderrTail.join('\n'), code);
+      const delay = failure.kind === 'unauthorized' ? this.backoff.max() : this.backoff.next();
+      this.opts.logger.warn({ camera: this.opts.camera, error: `${failure.kind}: ${failure.message}`, retryInMs: delay }, 'recording interrupted');
+      this.retryTimer = setTimeout(() => this.spawn(), delay);
+    };
+    command.on('error', (err: Error) => onExit(Number(/exited with code (\d+)/.exec(err.message)?.[1] ?? 1)));
+    command.on('end', () => onExit(0));
+    command.run();
+  }
+
+  /** ffmpeg lists each finished segment as "file,start,end" with times relative to the stream start. */
+  private onSegmentList(text: string): void {
+    const lines = (this.stdoutRest + text).split('\n');
+    this.stdoutRest = lines.pop() ?? '';
+    for (const line of lines) {
+      const [file, start, end] = line.trim().split(',');
+      const startS = Number(start);
+      const endS = Number(end);
+      if (!file || !Number.isFinite(startS) || !Number.isFinite(endS)) continue;
+      const now = Date.now();
+      this.anchorMs ||= now - endS * 1000;
+      this.lastSegmentAt = now;
+      this.backoff.reset();
+      const segment: CachedSegment = {
+        path: isAbsolute(file) ? file : join(this.cameraCache, file),
+        startMs: Math.round(this.anchorMs + startS * 1000),
+        endMs: Math.round(this.anchorMs + endS * 1000),
+      };
+      if (this.policy.addSegment(segment)) this.store(segment);
+      for (const expired of this.policy.evict(now)) void unlink(expired.path).catch(() => {});
+    }
+  }
+
+  private store(segment: CachedSegment): void {
+    const { camera, store } = this.opts;
+    this.writing = this.writing.then(async () => {
+      const row = await store.storeFile(segment.path, { camera, kind: 'segment', startMs: segment.startMs, endMs: segment.endMs });
+      if (row) this.segmentsStored += 1;
+    });
+  }
+
+  private checkStall(): void {
+    if (!this.command) return;
+    if (Date.now() - this.lastSegmentAt > Math.max(15, this.opts.segmentSeconds * 4) * 1000) {
+      this.stderrTail.push('no segment finished in time (stream stalled)');
+      this.command.kill('SIGKILL');
+    }
+  }
+
+  /** Segments in the RAM cache that are neither stored nor listed yet (tests and status). */
+  async cachedFiles(): Promise<string[]> {
+    return readdir(this.cameraCache).catch(() => []);
+  }
+}

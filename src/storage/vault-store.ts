@@ -1,0 +1,83 @@
+import { mkdir, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Logger } from '../log/logger.ts';
+import { encryptBuffer, encryptFile } from '../vault/files.ts';
+import { vaultFileName, type StoredFileName } from './file-names.ts';
+import type { FileRow, StorageIndex } from './storage-index.ts';
+
+export interface VaultStoreOptions {
+  dir: string;
+  index: StorageIndex;
+  publicKey: Uint8Array;
+  logger: Logger;
+  /** Called once when a write fails for lack of space, before the single retry: free space now. */
+  onDiskFull?: () => Promise<void>;
+}
+
+/**
+ * Writes vault files into the storage directory with the one write protocol:
+ * encrypt into a temp file → fsync → rename → index row. A file is indexed only once it is whole.
+ */
+export class VaultStore {
+  constructor(private readonly opts: VaultStoreOptions) {}
+
+  get dir(): string {
+    return this.opts.dir;
+  }
+
+  pathOf(name: string): string {
+    return join(this.opts.dir, name);
+  }
+
+  /** Encrypts a plaintext file from the RAM cache into storage; the plaintext is always deleted. */
+  async storeFile(plaintextPath: string, file: StoredFileName): Promise<FileRow | undefined> {
+    try {
+      return await this.write(file, (dest) => encryptFile(plaintextPath, dest, this.opts.publicKey, file.kind));
+    } finally {
+      await unlink(plaintextPath).catch(() => {});
+    }
+  }
+
+  async storeBuffer(plaintext: Uint8Array, file: StoredFileName): Promise<FileRow | undefined> {
+    return this.write(file, (dest) => encryptBuffer(plaintext, dest, this.opts.publicKey, file.kind));
+  }
+
+  /** Deletes the file first, then its row: a crash in between leaves a row that recovery drops. */
+  async remove(name: string): Promise<void> {
+    await unlink(this.pathOf(name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    this.opts.index.removeFile(name);
+  }
+
+  private async write(file: StoredFileName, encrypt: (dest: string) => Promise<{ encryptedBytes: number }>): Promise<FileRow | undefined> {
+    const name = vaultFileName(file);
+    const dest = this.pathOf(name);
+    await mkdir(dirname(dest), { recursive: true });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { encryptedBytes } = await encrypt(dest);
+        const row: FileRow = { name, camera: file.camera, kind: file.kind, startMs: file.startMs, endMs: file.endMs, size: encryptedBytes, eventId: file.eventId ?? null };
+        this.opts.index.addFile(row);
+        return row;
+      } catch (err) {
+        const diskFull = isDiskFull(err);
+        if (diskFull && attempt === 0 && this.opts.onDiskFull) {
+          this.opts.logger.error({ file: name }, 'storage full: deleting old footage by retention policy, then retrying');
+          await this.opts.onDiskFull();
+          continue;
+        }
+        this.opts.logger.error(
+          { file: name, err: (err as Error).message },
+          diskFull ? 'storage full: this recording is lost — free space or lower retention' : 'could not store vault file',
+        );
+        return undefined;
+      }
+    }
+  }
+}
+
+function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || /short write/.test((err as Error).message);
+}

@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerDetectCommand } from './commands/detect.ts';
 import { registerModelsCommand } from './commands/models.ts';
+import { registerRecordingCommands } from './commands/recordings.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerVaultCommand } from './commands/vault.ts';
 
 const program = new Command('volet')
   .description('Privacy-first network video recorder: on-device detection, encrypted recording, no cloud.')
@@ -14,5 +16,7 @@ registerRunCommand(program);
 registerConfigCommand(program);
 registerDetectCommand(program);
 registerModelsCommand(program);
+registerVaultCommand(program);
+registerRecordingCommands(program);
 
 await program.parseAsync(process.argv);

@@ -13,8 +13,11 @@ import { originOf, pushSubscriptionSchema, sendWebPush, type PushSubscriptionJSO
 
 export type NotificationsConfig = VoletConfig['notifications'];
 
-/** The recipient of the ntfy/Gotify targets written in the config file (`notifications.ntfy`, `.gotify`). */
-export const CONFIG_RECIPIENT = '@config';
+/**
+ * The recipient of the ntfy/Gotify targets written in the config file (`notifications.ntfy`, `.gotify`).
+ * User ids are the web viewer's (`web_users.id`, from 1), so 0 is free; its rules can be set like a user's.
+ */
+export const CONFIG_RECIPIENT = 0;
 
 export interface DeliveryOptions {
   /** Seconds a push service may keep the message for an offline device; also the retry deadline. */
@@ -44,7 +47,7 @@ export interface NotifierDeps {
   timeZone?: string;
   delivery?: Partial<DeliveryOptions>;
   /** Camera permissions of the auth module, when there are any: false = this user never hears about this camera. */
-  mayNotify?: (userId: string, camera: string) => boolean;
+  mayNotify?: (userId: number, camera: string) => boolean;
   /** Waits between retries (tests pass a fast one). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -65,7 +68,7 @@ export interface DeliveryResult {
 }
 
 export interface NotifyResult {
-  userId: string;
+  userId: number;
   sent: number;
   failed: number;
   removed: number;
@@ -75,7 +78,7 @@ export interface NotifyResult {
 export interface EventReport {
   eventId: string;
   notified: NotifyResult[];
-  suppressed: { userId: string; reason: Suppression | 'not-allowed' }[];
+  suppressed: { userId: number; reason: Suppression | 'not-allowed' }[];
 }
 
 /** A push subscription as shown to its owner: no key material. */
@@ -139,7 +142,7 @@ export class Notifier {
   private readonly configTargets: SelfHostedTarget[] = [];
   private readonly lastNotified = new Map<string, number>();
   /** Events whose object has not yet entered a zone some user waits for: event id → those users. */
-  private readonly awaitingZone = new Map<string, Set<string>>();
+  private readonly awaitingZone = new Map<string, Set<number>>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
   private detachFromBus: (() => void) | undefined;
@@ -220,7 +223,7 @@ export class Notifier {
     try {
       const candidates =
         phase === 'start' ? this.recipients() : [...(this.awaitingZone.get(event.id) ?? [])];
-      const rules = new Map<string, NotifyRule>();
+      const rules = new Map<number, NotifyRule>();
       for (const userId of candidates) {
         if (this.deps.mayNotify && !this.mayNotify(userId, event.camera)) {
           report.suppressed.push({ userId, reason: 'not-allowed' });
@@ -232,7 +235,7 @@ export class Notifier {
 
       // Synchronous from here to the sends, so concurrent events cannot both pass a cooldown.
       const at = this.now();
-      const chosen: string[] = [];
+      const chosen: number[] = [];
       for (const [userId, rule] of rules) {
         const waiting = this.awaitingZone.get(event.id);
         if (phase === 'update' && !waiting?.has(userId)) continue;
@@ -263,7 +266,7 @@ export class Notifier {
   }
 
   /** Sends a sample notification to every subscription and target of `userId`, ignoring rules. Never rejects. */
-  async sendTest(userId: string): Promise<NotifyResult> {
+  async sendTest(userId: number): Promise<NotifyResult> {
     const message: PushMessage = {
       camera: 'Volet',
       label: 'Test notification',
@@ -282,7 +285,7 @@ export class Notifier {
   // ── subscriptions ────────────────────────────────────────────────────────────
 
   /** Stores (or re-assigns to this user) a browser's push subscription. Throws NotifyInputError on bad input. */
-  subscribe(userId: string, subscription: PushSubscriptionJSON, userAgent?: string): SubscriptionInfo {
+  subscribe(userId: number, subscription: PushSubscriptionJSON, userAgent?: string): SubscriptionInfo {
     const valid = parseInput(pushSubscriptionSchema, subscription, 'push subscription');
     const record = this.repo.saveSubscription(
       userId,
@@ -295,64 +298,70 @@ export class Notifier {
   }
 
   /** Removes the user's subscription with this endpoint; false when there was none. */
-  unsubscribe(userId: string, endpoint: string): boolean {
+  unsubscribe(userId: number, endpoint: string): boolean {
     const removed = this.repo.removeSubscription(userId, endpoint);
     if (removed) this.logger.info({ userId, origin: originOf(endpoint) }, 'push subscription removed');
     return removed;
   }
 
-  subscriptions(userId: string): SubscriptionInfo[] {
+  subscriptions(userId: number): SubscriptionInfo[] {
     return this.repo.subscriptionsOf(userId).map(subscriptionInfo);
   }
 
   // ── rules ────────────────────────────────────────────────────────────────────
 
   /** The rules the user saved (per camera and `'*'`). */
-  rules(userId: string): NotifyRule[] {
+  rules(userId: number): NotifyRule[] {
     return this.repo.rulesOf(userId);
   }
 
   /** The rule that applies to `camera` for this user, saved or default. */
-  ruleFor(userId: string, camera: string): NotifyRule {
+  ruleFor(userId: number, camera: string): NotifyRule {
     return ruleFor(this.repo.rulesOf(userId), camera);
   }
 
   /** Validates and saves a rule (replacing the camera's previous one). Throws NotifyInputError on bad input. */
-  setRule(userId: string, input: unknown): NotifyRule {
+  setRule(userId: number, input: unknown): NotifyRule {
     const rule = parseInput(ruleSchema, input, 'notification rule');
     this.repo.saveRule(userId, rule, this.now());
     return rule;
   }
 
-  removeRule(userId: string, camera: string): boolean {
+  removeRule(userId: number, camera: string): boolean {
     return this.repo.removeRule(userId, camera);
   }
 
   // ── self-hosted targets ──────────────────────────────────────────────────────
 
   /** Adds an ntfy topic or a Gotify server for the user. Throws NotifyInputError on bad input. */
-  addTarget(userId: string, input: unknown): TargetInfo {
+  addTarget(userId: number, input: unknown): TargetInfo {
     const target = parseInput(selfHostedTargetSchema, input, 'notification target');
     return targetInfo(this.repo.saveTarget(userId, target, this.now()));
   }
 
-  removeTarget(userId: string, id: number): boolean {
+  removeTarget(userId: number, id: number): boolean {
     return this.repo.removeTarget(userId, id);
   }
 
-  targets(userId: string): TargetInfo[] {
+  /** Removes a deleted user's subscriptions, rules and targets. */
+  forgetUser(userId: number): void {
+    this.repo.forgetUser(userId);
+    for (const key of this.lastNotified.keys()) if (key.startsWith(`${userId}\u0000`)) this.lastNotified.delete(key);
+  }
+
+  targets(userId: number): TargetInfo[] {
     return this.repo.targetsOf(userId).map(targetInfo);
   }
 
   // ── delivery ─────────────────────────────────────────────────────────────────
 
-  private recipients(): string[] {
+  private recipients(): number[] {
     const users = this.repo.recipients();
     if (this.configTargets.length > 0 && !users.includes(CONFIG_RECIPIENT)) users.push(CONFIG_RECIPIENT);
     return users;
   }
 
-  private mayNotify(userId: string, camera: string): boolean {
+  private mayNotify(userId: number, camera: string): boolean {
     try {
       return this.deps.mayNotify?.(userId, camera) ?? true;
     } catch {
@@ -378,7 +387,7 @@ export class Notifier {
     }
   }
 
-  private awaitZone(eventId: string, userId: string): void {
+  private awaitZone(eventId: string, userId: number): void {
     let users = this.awaitingZone.get(eventId);
     if (!users) {
       if (this.awaitingZone.size >= MAX_AWAITED_EVENTS) {
@@ -398,7 +407,7 @@ export class Notifier {
   }
 
   /** Sends one message to every subscription and target of a user, all in parallel. */
-  private async deliver(userId: string, message: PushMessage): Promise<NotifyResult> {
+  private async deliver(userId: number, message: PushMessage): Promise<NotifyResult> {
     const runtime: RetryRuntime = {
       now: this.now,
       sleep: this.sleep,

@@ -5,7 +5,7 @@ import { generateVapidKeys, type VapidKeys } from './web-push.ts';
 
 export interface SubscriptionRecord {
   id: number;
-  userId: string;
+  userId: number;
   endpoint: string;
   p256dh: string;
   auth: string;
@@ -17,7 +17,7 @@ export interface SubscriptionRecord {
 
 export interface TargetRecord extends SelfHostedTarget {
   id: number;
-  userId: string;
+  userId: number;
   created: number;
   lastSuccess: number | null;
   failures: number;
@@ -25,7 +25,7 @@ export interface TargetRecord extends SelfHostedTarget {
 
 interface SubscriptionRow {
   id: number;
-  user_id: string;
+  user_id: number;
   endpoint: string;
   p256dh: string;
   auth: string;
@@ -37,7 +37,7 @@ interface SubscriptionRow {
 
 interface TargetRow {
   id: number;
-  user_id: string;
+  user_id: number;
   kind: SelfHostedKind;
   url: string;
   token: string | null;
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS notify_vapid (
 );
 CREATE TABLE IF NOT EXISTS push_subscriptions (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
-  user_id TEXT NOT NULL,
+  user_id INTEGER NOT NULL,
   endpoint TEXT NOT NULL UNIQUE,
   p256dh TEXT NOT NULL,
   auth TEXT NOT NULL,
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS push_subscriptions (
 );
 CREATE INDEX IF NOT EXISTS push_subscriptions_user ON push_subscriptions (user_id);
 CREATE TABLE IF NOT EXISTS notify_rules (
-  user_id TEXT NOT NULL,
+  user_id INTEGER NOT NULL,
   camera TEXT NOT NULL,
   rule TEXT NOT NULL,
   updated INTEGER NOT NULL,
@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS notify_rules (
 );
 CREATE TABLE IF NOT EXISTS notify_targets (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
-  user_id TEXT NOT NULL,
+  user_id INTEGER NOT NULL,
   kind TEXT NOT NULL CHECK (kind IN ('ntfy', 'gotify')),
   url TEXT NOT NULL,
   token TEXT,
@@ -143,17 +143,21 @@ function prepareStatements(db: Db) {
     deleteTarget: db.prepare('DELETE FROM notify_targets WHERE user_id = ? AND id = ?'),
     targetSuccess: db.prepare('UPDATE notify_targets SET last_success = ?, failures = 0 WHERE id = ?'),
     targetFailure: db.prepare('UPDATE notify_targets SET failures = failures + 1 WHERE id = ?'),
+    forgetSubscriptions: db.prepare('DELETE FROM push_subscriptions WHERE user_id = ?'),
+    forgetRules: db.prepare('DELETE FROM notify_rules WHERE user_id = ?'),
+    forgetTargets: db.prepare('DELETE FROM notify_targets WHERE user_id = ?'),
   };
 }
 
 /**
  * Notification state in Volet's SQLite file: the VAPID key pair, push subscriptions, rules and
- * self-hosted targets. Times are milliseconds since the epoch.
+ * self-hosted targets. Times are milliseconds since the epoch; user ids are the web viewer's
+ * (`web_users.id`), 0 standing for the config file's targets.
  */
 export class NotifyRepository {
   private readonly stmt: ReturnType<typeof prepareStatements>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     db.exec(SCHEMA);
     this.stmt = prepareStatements(db);
   }
@@ -170,7 +174,7 @@ export class NotifyRepository {
 
   /** Adds a subscription, or hands an existing endpoint (same browser) to `userId` with its new keys. */
   saveSubscription(
-    userId: string,
+    userId: number,
     subscription: { endpoint: string; p256dh: string; auth: string },
     userAgent: string | null,
     now: number,
@@ -179,11 +183,11 @@ export class NotifyRepository {
     return toSubscription(row);
   }
 
-  subscriptionsOf(userId: string): SubscriptionRecord[] {
+  subscriptionsOf(userId: number): SubscriptionRecord[] {
     return (this.stmt.subscriptionsOf.all(userId) as SubscriptionRow[]).map(toSubscription);
   }
 
-  removeSubscription(userId: string, endpoint: string): boolean {
+  removeSubscription(userId: number, endpoint: string): boolean {
     return this.stmt.deleteSubscription.run(userId, endpoint).changes > 0;
   }
 
@@ -200,12 +204,12 @@ export class NotifyRepository {
   }
 
   /** Users with at least one subscription or self-hosted target. */
-  recipients(): string[] {
-    return (this.stmt.recipients.all() as { userId: string }[]).map((row) => row.userId);
+  recipients(): number[] {
+    return (this.stmt.recipients.all() as { userId: number }[]).map((row) => row.userId);
   }
 
   /** The user's stored rules; a row that no longer validates is skipped (the default applies). */
-  rulesOf(userId: string): NotifyRule[] {
+  rulesOf(userId: number): NotifyRule[] {
     const rules: NotifyRule[] = [];
     for (const { rule } of this.stmt.rulesOf.all(userId) as { rule: string }[]) {
       try {
@@ -218,24 +222,24 @@ export class NotifyRepository {
     return rules;
   }
 
-  saveRule(userId: string, rule: NotifyRule, now: number): void {
+  saveRule(userId: number, rule: NotifyRule, now: number): void {
     this.stmt.saveRule.run(userId, rule.camera, JSON.stringify(rule), now);
   }
 
-  removeRule(userId: string, camera: string): boolean {
+  removeRule(userId: number, camera: string): boolean {
     return this.stmt.deleteRule.run(userId, camera).changes > 0;
   }
 
-  saveTarget(userId: string, target: SelfHostedTarget, now: number): TargetRecord {
+  saveTarget(userId: number, target: SelfHostedTarget, now: number): TargetRecord {
     const row = this.stmt.upsertTarget.get({ userId, kind: target.kind, url: target.url, token: target.token ?? null, now }) as TargetRow;
     return toTarget(row);
   }
 
-  targetsOf(userId: string): TargetRecord[] {
+  targetsOf(userId: number): TargetRecord[] {
     return (this.stmt.targetsOf.all(userId) as TargetRow[]).map(toTarget);
   }
 
-  removeTarget(userId: string, id: number): boolean {
+  removeTarget(userId: number, id: number): boolean {
     return this.stmt.deleteTarget.run(userId, id).changes > 0;
   }
 
@@ -245,5 +249,14 @@ export class NotifyRepository {
 
   targetFailed(id: number): void {
     this.stmt.targetFailure.run(id);
+  }
+
+  /** Everything stored for a user (their account was deleted). */
+  forgetUser(userId: number): void {
+    this.db.transaction(() => {
+      this.stmt.forgetSubscriptions.run(userId);
+      this.stmt.forgetRules.run(userId);
+      this.stmt.forgetTargets.run(userId);
+    })();
   }
 }

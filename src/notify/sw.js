@@ -99,27 +99,35 @@ async function openViewer(url) {
   await self.clients.openWindow(target.href);
 }
 
-/** The push service rotated the subscription: register the new one with the viewer, drop the old one. */
+/**
+ * The push service rotated the subscription: register the new one with the viewer and drop the old
+ * one. Needs a live session (the cookie) and its CSRF token; without them the page re-subscribes on
+ * its next visit instead.
+ */
 async function renewSubscription(oldSubscription, newSubscription) {
-  const api = (path) => new URL(`api/notifications/${path}`, self.registration.scope).href;
+  const api = (path) => new URL(`api/${path}`, self.registration.scope).href;
+  const session = await fetch(api('auth/session'), { credentials: 'same-origin' });
+  if (!session.ok) return;
+  const { csrfToken } = await session.json();
+  const headers = { 'content-type': 'application/json', 'x-csrf-token': csrfToken };
   let subscription = newSubscription;
   if (!subscription) {
-    const response = await fetch(api('vapid-public-key'), { credentials: 'same-origin' });
+    const response = await fetch(api('notifications/vapid-public-key'), { credentials: 'same-origin' });
     if (!response.ok) return;
     const { publicKey } = await response.json();
     subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: publicKey });
   }
-  await fetch(api('subscriptions'), {
+  await fetch(api('notifications/subscriptions'), {
     method: 'POST',
     credentials: 'same-origin',
-    headers: { 'content-type': 'application/json' },
+    headers,
     body: JSON.stringify(subscription.toJSON()),
   });
   if (oldSubscription && oldSubscription.endpoint !== subscription.endpoint) {
-    await fetch(api('subscriptions'), {
+    await fetch(api('notifications/subscriptions'), {
       method: 'DELETE',
       credentials: 'same-origin',
-      headers: { 'content-type': 'application/json' },
+      headers,
       body: JSON.stringify({ endpoint: oldSubscription.endpoint }),
     });
   }

@@ -4,6 +4,8 @@ import { Notifier, NotifyInputError } from '../../src/notify/notifier.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { PushServiceStandIn } from '../support/push-service.ts';
 import { harness, personEvent, VIEWER } from './harness.ts';
+
+const [ALICE, BOB, NOBODY] = [1, 2, 404];
 import { createServer } from 'node:net';
 
 let push: PushServiceStandIn;
@@ -18,7 +20,7 @@ test('a person event from the bus reaches the push service and decrypts to exact
   const h = await harness();
   try {
     const browser = push.subscribe();
-    h.notifier.subscribe('alice', browser.json, 'Firefox/140');
+    h.notifier.subscribe(ALICE, browser.json, 'Firefox/140');
     const event = personEvent({ id: 'evt-7f3a', start: Date.UTC(2026, 4, 17, 9, 30, 0, 250) });
     await h.emitStart(event);
 
@@ -44,7 +46,7 @@ test('the push service sees only ciphertext, a short TTL, high urgency and our V
   const h = await harness();
   try {
     const browser = push.subscribe();
-    h.notifier.subscribe('alice', browser.json);
+    h.notifier.subscribe(ALICE, browser.json);
     await h.emitStart(personEvent({ camera: 'backyard', label: 'person' }));
 
     const [received] = push.receivedBy(browser.id);
@@ -68,14 +70,14 @@ test('a 410 from the push service removes the subscription, and so does a 404', 
     const gone = push.subscribe();
     const unknown = push.subscribe();
     const alive = push.subscribe();
-    for (const b of [gone, unknown, alive]) h.notifier.subscribe('alice', b.json);
+    for (const b of [gone, unknown, alive]) h.notifier.subscribe(ALICE, b.json);
     push.setReply(gone.id, 410);
     push.setReply(unknown.id, 404);
 
     await h.emitStart(personEvent());
 
     assert.deepEqual(
-      h.notifier.subscriptions('alice').map((s) => s.endpoint),
+      h.notifier.subscriptions(ALICE).map((s) => s.endpoint),
       [alive.json.endpoint],
     );
     assert.equal(push.requests.filter((r) => r.id === gone.id).length, 1, 'a 410 is not retried');
@@ -88,7 +90,7 @@ test('a 500 is retried with backoff, then succeeds', async () => {
   const h = await harness();
   try {
     const browser = push.subscribe();
-    h.notifier.subscribe('alice', browser.json);
+    h.notifier.subscribe(ALICE, browser.json);
     push.queueReplies(browser.id, 500, 502);
 
     const report = await h.notifier.notifyEvent(personEvent());
@@ -100,7 +102,7 @@ test('a 500 is retried with backoff, then succeeds', async () => {
     assert.equal(push.receivedBy(browser.id).length, 1);
     assert.equal(report.notified[0].deliveries[0].outcome, 'sent');
     assert.equal(report.notified[0].deliveries[0].attempts, 3);
-    const [stored] = h.notifier.subscriptions('alice');
+    const [stored] = h.notifier.subscriptions(ALICE);
     assert.equal(stored.failures, 0);
     assert.notEqual(stored.lastSuccess, null);
   } finally {
@@ -112,7 +114,7 @@ test('a 429 is retried after its Retry-After', async () => {
   const h = await harness();
   try {
     const browser = push.subscribe();
-    h.notifier.subscribe('alice', browser.json);
+    h.notifier.subscribe(ALICE, browser.json);
     push.queueReplies(browser.id, { status: 429, headers: { 'retry-after': '0' } });
 
     await h.emitStart(personEvent());
@@ -130,7 +132,7 @@ test('a subscription that keeps failing is given up after a few attempts and cou
   const h = await harness();
   try {
     const browser = push.subscribe();
-    h.notifier.subscribe('alice', browser.json);
+    h.notifier.subscribe(ALICE, browser.json);
     push.setReply(browser.id, 503);
 
     const report = await h.notifier.notifyEvent(personEvent());
@@ -138,13 +140,13 @@ test('a subscription that keeps failing is given up after a few attempts and cou
     assert.equal(push.requests.filter((r) => r.id === browser.id).length, 4);
     assert.deepEqual(report.notified[0].deliveries[0], {
       channel: 'web-push',
-      id: h.notifier.subscriptions('alice')[0].id,
+      id: h.notifier.subscriptions(ALICE)[0].id,
       origin: push.origin,
       outcome: 'failed',
       attempts: 4,
       status: 503,
     });
-    assert.equal(h.notifier.subscriptions('alice')[0].failures, 1);
+    assert.equal(h.notifier.subscriptions(ALICE)[0].failures, 1);
   } finally {
     await h.close();
   }
@@ -157,10 +159,10 @@ test('a dead or hanging subscription does not stop the others from receiving', a
     const failing = push.subscribe();
     const healthy = push.subscribe();
     const elsewhere = push.subscribe();
-    h.notifier.subscribe('alice', hanging.json);
-    h.notifier.subscribe('alice', failing.json);
-    h.notifier.subscribe('alice', healthy.json);
-    h.notifier.subscribe('bob', elsewhere.json);
+    h.notifier.subscribe(ALICE, hanging.json);
+    h.notifier.subscribe(ALICE, failing.json);
+    h.notifier.subscribe(ALICE, healthy.json);
+    h.notifier.subscribe(BOB, elsewhere.json);
     push.setReply(hanging.id, { status: 201, hang: true });
     push.setReply(failing.id, 500);
 
@@ -168,7 +170,7 @@ test('a dead or hanging subscription does not stop the others from receiving', a
 
     assert.equal(push.receivedBy(healthy.id).length, 1);
     assert.equal(push.receivedBy(elsewhere.id).length, 1);
-    const alice = report.notified.find((r) => r.userId === 'alice');
+    const alice = report.notified.find((r) => r.userId === ALICE);
     assert.deepEqual(
       alice?.deliveries.map((d) => [d.outcome, d.error ?? d.status]),
       [
@@ -186,7 +188,7 @@ test('an unreachable push service is a logged failure, not an exception', async 
   const h = await harness({ delivery: { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } } });
   try {
     const browser = push.subscribe();
-    h.notifier.subscribe('alice', { ...browser.json, endpoint: `http://127.0.0.1:${await closedPort()}/push/nowhere` });
+    h.notifier.subscribe(ALICE, { ...browser.json, endpoint: `http://127.0.0.1:${await closedPort()}/push/nowhere` });
     const report = await h.notifier.notifyEvent(personEvent());
     assert.equal(report.notified[0].deliveries[0].outcome, 'failed');
     assert.equal(report.notified[0].deliveries[0].error, 'ECONNREFUSED');
@@ -200,7 +202,7 @@ test('VAPID keys are generated once and kept across restarts, with the subscript
   const h = await harness();
   try {
     const browser = push.subscribe();
-    h.notifier.subscribe('alice', browser.json);
+    h.notifier.subscribe(ALICE, browser.json);
     const first = h.notifier.vapidPublicKey();
     assert.equal(Buffer.from(first, 'base64url').length, 65);
 
@@ -225,15 +227,15 @@ test('the same browser subscribing again is stored once, and belongs to whoever 
   const h = await harness();
   try {
     const browser = push.subscribe();
-    h.notifier.subscribe('alice', browser.json);
-    h.notifier.subscribe('alice', browser.json);
-    assert.equal(h.notifier.subscriptions('alice').length, 1);
-    h.notifier.subscribe('bob', browser.json);
-    assert.equal(h.notifier.subscriptions('alice').length, 0);
-    assert.equal(h.notifier.subscriptions('bob').length, 1);
-    assert.equal(h.notifier.unsubscribe('alice', browser.json.endpoint), false, 'nobody removes another user\'s subscription');
-    assert.equal(h.notifier.unsubscribe('bob', browser.json.endpoint), true);
-    assert.deepEqual(h.notifier.subscriptions('bob'), []);
+    h.notifier.subscribe(ALICE, browser.json);
+    h.notifier.subscribe(ALICE, browser.json);
+    assert.equal(h.notifier.subscriptions(ALICE).length, 1);
+    h.notifier.subscribe(BOB, browser.json);
+    assert.equal(h.notifier.subscriptions(ALICE).length, 0);
+    assert.equal(h.notifier.subscriptions(BOB).length, 1);
+    assert.equal(h.notifier.unsubscribe(ALICE, browser.json.endpoint), false, 'nobody removes another user\'s subscription');
+    assert.equal(h.notifier.unsubscribe(BOB, browser.json.endpoint), true);
+    assert.deepEqual(h.notifier.subscriptions(BOB), []);
   } finally {
     await h.close();
   }
@@ -252,11 +254,11 @@ test('malformed subscriptions are refused with the path of the problem', async (
     ];
     for (const subscription of bad) {
       assert.throws(
-        () => h.notifier.subscribe('alice', subscription as typeof json),
+        () => h.notifier.subscribe(ALICE, subscription as typeof json),
         (err: unknown) => err instanceof NotifyInputError && err.problems.length > 0,
       );
     }
-    assert.deepEqual(h.notifier.subscriptions('alice'), []);
+    assert.deepEqual(h.notifier.subscriptions(ALICE), []);
   } finally {
     await h.close();
   }
@@ -268,10 +270,10 @@ test('logs name push services by origin only and never contain keys or secrets',
     const ok = push.subscribe();
     const failing = push.subscribe();
     const gone = push.subscribe();
-    for (const b of [ok, failing, gone]) h.notifier.subscribe('alice', b.json);
+    for (const b of [ok, failing, gone]) h.notifier.subscribe(ALICE, b.json);
     push.setReply(failing.id, 500);
     push.setReply(gone.id, 410);
-    h.notifier.addTarget('alice', { kind: 'ntfy', url: `${push.origin}/ntfy-topic-s3cret`, token: 'tk_ntfy_secret' });
+    h.notifier.addTarget(ALICE, { kind: 'ntfy', url: `${push.origin}/ntfy-topic-s3cret`, token: 'tk_ntfy_secret' });
     await h.emitStart(personEvent());
 
     const logs = h.logs();
@@ -292,19 +294,19 @@ test('sendTest reaches every device of the user, ignoring rules and cooldown', a
   try {
     const phone = push.subscribe();
     const laptop = push.subscribe();
-    h.notifier.subscribe('alice', phone.json);
-    h.notifier.subscribe('alice', laptop.json);
-    h.notifier.setRule('alice', { camera: '*', enabled: false });
+    h.notifier.subscribe(ALICE, phone.json);
+    h.notifier.subscribe(ALICE, laptop.json);
+    h.notifier.setRule(ALICE, { camera: '*', enabled: false });
 
-    const first = await h.notifier.sendTest('alice');
-    const second = await h.notifier.sendTest('alice');
+    const first = await h.notifier.sendTest(ALICE);
+    const second = await h.notifier.sendTest(ALICE);
 
     assert.equal(first.sent, 2);
     assert.equal(second.sent, 2);
     const message = JSON.parse(push.receivedBy(phone.id)[0].plaintext);
     assert.deepEqual(Object.keys(message), ['camera', 'label', 'time', 'eventId', 'url']);
     assert.equal(message.eventId, 'test');
-    assert.deepEqual(await h.notifier.sendTest('nobody'), { userId: 'nobody', sent: 0, failed: 0, removed: 0, deliveries: [] });
+    assert.deepEqual(await h.notifier.sendTest(NOBODY), { userId: NOBODY, sent: 0, failed: 0, removed: 0, deliveries: [] });
   } finally {
     await h.close();
   }
@@ -318,3 +320,38 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+test('the stand-in really checks: a tampered body, a foreign signature or a wrong audience is refused', async () => {
+  const { default: webpush } = await import('web-push');
+  const browser = push.subscribe();
+  const keys = webpush.generateVAPIDKeys();
+  const intruder = webpush.generateVAPIDKeys();
+  const details = (vapid = keys) =>
+    webpush.generateRequestDetails(browser.json, '{"hello":1}', {
+      vapidDetails: { subject: 'mailto:test@volet.invalid', ...vapid },
+      contentEncoding: 'aes128gcm',
+      TTL: 60,
+    });
+  const send = async (headers: Record<string, string | number>, body: Buffer) => {
+    const clean = Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'Content-Length').map(([k, v]) => [k, String(v)]));
+    return (await fetch(browser.json.endpoint, { method: 'POST', headers: clean, body: Uint8Array.from(body) })).status;
+  };
+  const before = push.rejected.length;
+
+  const good = details();
+  const tampered = Buffer.from(good.body);
+  tampered[tampered.length - 1] ^= 1;
+  assert.equal(await send(good.headers, tampered), 400);
+
+  const forged = details(intruder);
+  const k = /k=([\w-]+)/.exec(good.headers.Authorization)![1];
+  assert.equal(await send({ ...forged.headers, Authorization: forged.headers.Authorization.replace(/k=[\w-]+/, `k=${k}`) }, forged.body), 401);
+
+  const otherAudience = webpush.getVapidHeaders('https://push.example.net', 'mailto:test@volet.invalid', keys.publicKey, keys.privateKey, 'aes128gcm');
+  assert.equal(await send({ ...good.headers, Authorization: otherAudience.Authorization }, good.body), 401);
+
+  assert.equal(await send(good.headers, good.body), 201);
+  assert.equal(push.rejected.length, before + 3);
+  assert.equal(push.receivedBy(browser.id).at(-1)?.plaintext, '{"hello":1}');
+  push.rejected.length = before;
+});

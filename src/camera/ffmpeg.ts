@@ -23,8 +23,8 @@ export interface DecodeOptions {
 
 /** Decodes a stream to raw yuv420p frames of exactly width×height at `fps`, written to stdout. */
 export function decodeToRawFrames(url: string, opts: DecodeOptions): ffmpeg.FfmpegCommand {
+  // No -fflags nobuffer / -flags low_delay: with RTSP they corrupt the decoded picture.
   return rtspInput(url)
-    .inputOptions(['-fflags', 'nobuffer', '-flags', 'low_delay'])
     .outputOptions([
       '-map', '0:v:0',
       '-an',
@@ -68,4 +68,43 @@ export function remuxToMp4(input: Readable, outputPath: string): ffmpeg.FfmpegCo
     .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'mpegts'])
     .output(outputPath)
     .outputOptions(['-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', '-y']);
+}
+
+/**
+ * Live view: the camera's H.264 repackaged without re-encoding as fragmented MP4 on stdout
+ * (ftyp+moov once, then moof+mdat fragments starting at keyframes or every half second).
+ */
+export function repackageToFragmentedMp4(url: string): ffmpeg.FfmpegCommand {
+  return rtspInput(url)
+    .inputOptions(['-fflags', 'nobuffer'])
+    .outputOptions([
+      '-map', '0:v:0',
+      '-c:v', 'copy',
+      '-an',
+      '-f', 'mp4',
+      '-movflags', 'frag_keyframe+empty_moov+default_base_moof',
+      '-frag_duration', '500000',
+    ]);
+}
+
+export interface Mpeg1Options {
+  /** Output width; height follows the aspect ratio. */
+  width: number;
+  fps: number;
+  kbps: number;
+}
+
+/** Live-view fallback for browsers without Media Source Extensions: MPEG-1 in MPEG-TS for JSMpeg. */
+export function transcodeToMpeg1(url: string, opts: Mpeg1Options): ffmpeg.FfmpegCommand {
+  return rtspInput(url)
+    .inputOptions(['-fflags', 'nobuffer'])
+    .outputOptions([
+      '-map', '0:v:0',
+      '-an',
+      '-vf', `fps=${opts.fps},scale=${opts.width}:-2`,
+      '-c:v', 'mpeg1video',
+      '-b:v', `${opts.kbps}k`,
+      '-bf', '0',
+      '-f', 'mpegts',
+    ]);
 }

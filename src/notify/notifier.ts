@@ -221,6 +221,7 @@ export class Notifier {
   async notifyEvent(event: ObjectEvent, phase: 'start' | 'update' = 'start'): Promise<EventReport> {
     const report: EventReport = { eventId: event.id, notified: [], suppressed: [] };
     try {
+      await Promise.resolve(); // let the emitter (the camera pipeline) go on before any database read
       const candidates =
         phase === 'start' ? this.recipients() : [...(this.awaitingZone.get(event.id) ?? [])];
       const rules = new Map<number, NotifyRule>();

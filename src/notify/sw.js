@@ -37,6 +37,7 @@ function readMessage(data) {
   } catch {
     message = {};
   }
+  if (!message || typeof message !== 'object') message = {};
   const text = (value, fallback) => (typeof value === 'string' && value.length > 0 ? value : fallback);
   return {
     camera: text(message.camera, 'a camera'),
@@ -85,16 +86,18 @@ async function openViewer(url) {
   const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
   const existing = windows.find((client) => new URL(client.url).origin === target.origin);
   if (existing) {
-    const focused = await existing.focus();
-    existing.postMessage({ type: 'volet:open', url: target.href });
-    if ('navigate' in focused) {
+    try {
+      const focused = await existing.focus();
+      focused.postMessage({ type: 'volet:open', url: target.href });
       try {
         await focused.navigate(target.href);
       } catch {
-        // uncontrolled window: the page routes itself on the 'volet:open' message
+        // an uncontrolled window cannot be navigated: the page routes itself on 'volet:open'
       }
+      return;
+    } catch {
+      // focus refused: open a new window instead
     }
-    return;
   }
   await self.clients.openWindow(target.href);
 }

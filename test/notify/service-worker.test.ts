@@ -138,7 +138,9 @@ test('the plaintext our server pushes, as the push service hands it over, is wha
 });
 
 test('an unreadable push still shows a neutral notification instead of failing', { skip }, async () => {
-  const { notification } = await deliver('not json');
-  assert.equal(notification.title, 'Activity at a camera');
-  assert.deepEqual(notification.data, { url: '', eventId: '' });
+  for (const data of ['not json', 'null', '{"camera":42}']) {
+    const { notification } = await deliver(data);
+    assert.equal(notification.title, 'Activity at a camera', data);
+    assert.deepEqual(notification.data, { url: '', eventId: '' });
+  }
 });

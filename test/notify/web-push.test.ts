@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Notifier, NotifyInputError } from '../../src/notify/notifier.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { openDatabase } from '../../src/storage/database.ts';
 import { PushServiceStandIn } from '../support/push-service.ts';
 import { harness, personEvent, VIEWER } from './harness.ts';
 
@@ -198,7 +199,7 @@ test('an unreachable push service is a logged failure, not an exception', async 
   }
 });
 
-test('VAPID keys are generated once and kept across restarts, with the subscriptions', async () => {
+test('VAPID keys are generated once and kept across restarts (database reopened), with the subscriptions', async () => {
   const h = await harness();
   try {
     const browser = push.subscribe();
@@ -206,8 +207,9 @@ test('VAPID keys are generated once and kept across restarts, with the subscript
     const first = h.notifier.vapidPublicKey();
     assert.equal(Buffer.from(first, 'base64url').length, 65);
 
+    const reopened = openDatabase(h.dbPath);
     const restarted = new Notifier({
-      db: h.db,
+      db: reopened,
       logger: createLogger('silent'),
       viewerBaseUrl: VIEWER,
       presence: () => 'away',
@@ -218,6 +220,7 @@ test('VAPID keys are generated once and kept across restarts, with the subscript
     assert.equal(push.receivedBy(browser.id).length, 1);
     assert.equal(push.receivedBy(browser.id)[0].vapid.publicKey, first);
     await restarted.close();
+    reopened.close();
   } finally {
     await h.close();
   }

@@ -2,6 +2,7 @@
 const benches: Record<string, () => Promise<(args: string[]) => Promise<void>>> = {
   detect: async () => (await import('./detect.ts')).benchDetect,
   vault: async () => (await import('./vault.ts')).benchVault,
+  notify: async () => (await import('./notify.ts')).benchNotify,
 };
 
 const [name, ...args] = process.argv.slice(2);

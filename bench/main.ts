@@ -1,6 +1,7 @@
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
 const benches: Record<string, () => Promise<(args: string[]) => Promise<void>>> = {
   detect: async () => (await import('./detect.ts')).benchDetect,
+  pipeline: async () => (await import('./pipeline.ts')).benchPipeline,
   vault: async () => (await import('./vault.ts')).benchVault,
   notify: async () => (await import('./notify.ts')).benchNotify,
 };

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { startVolet } from '../src/app/start.ts';
+import { decodeToRawFrames, recordSegments, type FfmpegCommand } from '../src/camera/ffmpeg.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { Vault } from '../src/vault/vault.ts';
+import { mainAndSub, personWalkClip, staticClip } from '../test/support/clips.ts';
+import { startRtspCamera, type RtspCamera } from '../test/support/rtsp-camera.ts';
+import { measureTree, percentile } from './proc-usage.ts';
+
+const FPS = 5;
+const WARMUP_S = 8;
+
+/** `npm run bench -- pipeline [--cameras 1,4,8] [--seconds 30] [--latency-cameras 4] [--latency-seconds 70]` */
+export async function benchPipeline(args: string[]): Promise<void> {
+  const opt = (name: string, fallback: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  const counts = opt('cameras', '1,4,8').split(',').map(Number);
+  const seconds = Number(opt('seconds', '30'));
+  const models = join(import.meta.dirname, '../../shared/models');
+  const idle = await mainAndSub(staticClip, { seconds: 10, audio: true }, { main: { fps: 15 }, sub: { fps: 15 } });
+  const walk = await mainAndSub(personWalkClip, { emptySeconds: 3, walkSeconds: 4, tailSeconds: 7 }, { main: { fps: 15 }, sub: { fps: 15 } });
+
+  process.stdout.write(`Idle scene, 1920×1080 main + 640×360 sub at 15 fps, detect at ${FPS} fps, record mode events. ${seconds} s windows after ${WARMUP_S} s warm-up.\n\n`);
+  process.stdout.write('| cameras | Volet CPU % | floor CPU % | ratio | Volet RSS MB | frames read | dropped |\n|---|---|---|---|---|---|---|\n');
+  for (const n of counts) {
+    const camera = await startRtspCamera({ mounts: mountsFor(n, idle.main.path, idle.sub.path), loop: true });
+    try {
+      const volet = await runVolet(camera, n, models, seconds);
+      const floor = await runFloor(camera, n, seconds);
+      process.stdout.write(
+        `| ${n} | ${volet.cpuPercent.toFixed(1)} | ${floor.toFixed(1)} | ${(volet.cpuPercent / floor).toFixed(2)} | ${(volet.rssBytes / 1e6).toFixed(0)} | ${volet.framesRead} | ${volet.framesDropped} |\n`,
+      );
+    } finally {
+      await camera.stop();
+    }
+  }
+
+  const latencyCameras = Number(opt('latency-cameras', '4'));
+  const latencySeconds = Number(opt('latency-seconds', '70'));
+  const camera = await startRtspCamera({ mounts: mountsFor(latencyCameras, walk.main.path, walk.sub.path), loop: true });
+  try {
+    const latencies = await measureLatency(camera, latencyCameras, models, latencySeconds);
+    process.stdout.write(
+      `\nMotion → event:start latency, ${latencyCameras} cameras with a person walking in every ${walk.sub.durationSeconds} s, ${latencies.length} events: ` +
+        `p50 ${percentile(latencies, 50).toFixed(0)} ms, p95 ${percentile(latencies, 95).toFixed(0)} ms\n`,
+    );
+  } finally {
+    await camera.stop();
+  }
+}
+
+function mountsFor(n: number, main: string, sub: string): Record<string, string> {
+  const mounts: Record<string, string> = {};
+  for (let i = 0; i < n; i++) {
+    mounts[`/c${i}/main`] = main;
+    mounts[`/c${i}/sub`] = sub;
+  }
+  return mounts;
+}
+
+function benchConfig(camera: RtspCamera, n: number, models: string, dir: string, cache: string) {
+  const cameras = Array.from({ length: n }, (_, i) => `  c${i}:\n    main: ${camera.url(`/c${i}/main`)}\n    sub: ${camera.url(`/c${i}/sub`)}\n    detect: { fps: ${FPS} }\n`).join('');
+  return parseConfig(
+    `storage: { path: ${dir}, cachePath: ${cache}, retention: { minFreeGb: 0, minFreePercent: 0 } }\n` +
+      `detector: { model: ${join(models, 'yolox_nano_dynamic.onnx')}, threads: 1 }\ncameras:\n${cameras}`,
+    'bench.yml',
+    {},
+  );
+}
+
+async function withVolet<T>(camera: RtspCamera, n: number, models: string, body: (volet: Awaited<ReturnType<typeof startVolet>>) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync('/tmp/volet-bench-');
+  const cache = mkdtempSync('/dev/shm/volet-bench-');
+  await Vault.init(dir, 'benchmark passphrase', { limits: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
+  const silent = createLogger('error', new Writable({ write: (_c, _e, done) => done() }));
+  const volet = await startVolet(benchConfig(camera, n, models, dir, cache), silent);
+  try {
+    return await body(volet);
+  } finally {
+    await volet.stop();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+  }
+}
+
+async function runVolet(camera: RtspCamera, n: number, models: string, seconds: number) {
+  return withVolet(camera, n, models, async (volet) => {
+    await sleep(WARMUP_S * 1000);
+    const before = totals(volet);
+    const usage = await measureTree(process.pid, seconds);
+    const after = totals(volet);
+    return { ...usage, framesRead: after.read - before.read, framesDropped: after.dropped - before.dropped };
+  });
+}
+
+function totals(volet: Awaited<ReturnType<typeof startVolet>>) {
+  let read = 0;
+  let dropped = 0;
+  for (const p of volet.pipelines.values()) {
+    read += p.supervisor.status.framesRead;
+    dropped += p.supervisor.status.framesDropped;
+  }
+  return { read, dropped };
+}
+
+/** The ffmpeg work Volet cannot avoid, without Node: decode each sub stream, stream-copy each main stream. */
+async function runFloor(camera: RtspCamera, n: number, seconds: number): Promise<number> {
+  const cache = mkdtempSync('/dev/shm/volet-floor-');
+  const commands: FfmpegCommand[] = [];
+  for (let i = 0; i < n; i++) {
+    commands.push(decodeToRawFrames(camera.url(`/c${i}/sub`), { fps: FPS, width: 640, height: 360 }).output('/dev/null'));
+    commands.push(recordSegments(camera.url(`/c${i}/main`), { segmentSeconds: 4, outputPattern: join(cache, `c${i}-%06d.ts`) }));
+  }
+  for (const c of commands) {
+    c.on('error', () => {});
+    c.run();
+  }
+  try {
+    await sleep(WARMUP_S * 1000);
+    return (await measureTree(process.pid, seconds)).cpuPercent;
+  } finally {
+    for (const c of commands) c.kill('SIGKILL');
+    await sleep(500);
+    rmSync(cache, { recursive: true, force: true });
+  }
+}
+
+async function measureLatency(camera: RtspCamera, n: number, models: string, seconds: number): Promise<number[]> {
+  return withVolet(camera, n, models, async (volet) => {
+    const latencies: number[] = [];
+    const motionStart = new Map<string, number>();
+    volet.bus.on('motion', (m) => {
+      if (!motionStart.has(m.camera)) motionStart.set(m.camera, m.at);
+    });
+    volet.bus.on('event:start', (e) => {
+      const start = motionStart.get(e.camera);
+      if (start !== undefined) latencies.push(Date.now() - start);
+    });
+    volet.bus.on('event:end', (e) => motionStart.delete(e.camera));
+    await sleep(seconds * 1000);
+    return latencies;
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -126,6 +126,11 @@ export class StorageIndex {
     return row;
   }
 
+  bytesPerCamera(): Record<string, number> {
+    const rows = this.db.prepare('SELECT camera, SUM(size) AS bytes FROM files GROUP BY camera').all() as { camera: string; bytes: number }[];
+    return Object.fromEntries(rows.map((r) => [r.camera, r.bytes]));
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }

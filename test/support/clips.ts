@@ -149,16 +149,17 @@ export interface MainAndSubSizes {
  *
  *   const { main, sub } = await mainAndSub(personWalkClip, { audio: true });
  */
-export async function mainAndSub<O extends SceneOptions, C extends Clip>(
-  recipe: (options: O) => Promise<C>,
-  options: Omit<O, 'width' | 'height'> = {} as Omit<O, 'width' | 'height'>,
+export async function mainAndSub<R extends (options: never) => Promise<Clip>>(
+  recipe: R,
+  options: Omit<NonNullable<Parameters<R>[0]>, 'width' | 'height'> = {} as Omit<NonNullable<Parameters<R>[0]>, 'width' | 'height'>,
   sizes: MainAndSubSizes = {},
-): Promise<{ main: C; sub: C }> {
-  const mainOptions = { ...options, width: 1920, height: 1080, ...sizes.main } as O;
-  const subOptions = { ...options, width: 640, height: 360, audio: false, ...sizes.sub } as O;
+): Promise<{ main: Awaited<ReturnType<R>>; sub: Awaited<ReturnType<R>> }> {
+  const run = recipe as unknown as (o: SceneOptions) => Promise<Awaited<ReturnType<R>>>;
+  const mainOptions = { ...options, width: 1920, height: 1080, ...sizes.main };
+  const subOptions = { ...options, width: 640, height: 360, audio: false, ...sizes.sub };
   // One after the other: the machine is shared, and the sub clip is quick.
-  const main = await recipe(mainOptions);
-  const sub = await recipe(subOptions);
+  const main = await run(mainOptions);
+  const sub = await run(subOptions);
   return { main, sub };
 }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import ffmpeg from 'fluent-ffmpeg';
 
 /** The one place that builds ffmpeg commands. Callers never see argument lists. */
@@ -7,11 +8,11 @@ export type FfmpegCommand = ffmpeg.FfmpegCommand;
 
 const RTSP_IO_TIMEOUT_US = 5_000_000;
 
+/** An RTSP camera, or a file:/// URL played in real time in a loop (demo, tests). */
 function rtspInput(url: string): ffmpeg.FfmpegCommand {
-  const input = url.startsWith('rtsp')
-    ? ['-rtsp_transport', 'tcp', '-timeout', String(RTSP_IO_TIMEOUT_US)]
-    : ['-re', '-stream_loop', '-1'];
-  return ffmpeg(url, { stdoutLines: 20 })
+  const isFile = url.startsWith('file://');
+  const input = isFile ? ['-re', '-stream_loop', '-1'] : ['-rtsp_transport', 'tcp', '-timeout', String(RTSP_IO_TIMEOUT_US)];
+  return ffmpeg(isFile ? fileURLToPath(url) : url, { stdoutLines: 20 })
     .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'warning', ...input]);
 }
 

@@ -9,7 +9,7 @@ const numBetween = (min: number, max: number) => z.number().min(min, between(min
 
 const rtspUrl = z
   .string()
-  .regex(/^rtsps?:\/\/[^\s]+$/, 'must be an rtsp:// or rtsps:// URL');
+  .regex(/^(rtsps?:\/\/[^\s]+|file:\/\/\/.+)$/, 'must be an rtsp://, rtsps:// or file:/// URL');
 
 const point = z.tuple([z.number().min(0, 'must be ≥ 0'), z.number().min(0, 'must be ≥ 0')]);
 export const polygonSchema = z.array(point).min(3, 'a polygon needs at least 3 points [x, y]');

@@ -52,9 +52,10 @@ test('a missing required field, a wrong type and a bad enum are all reported at 
   assert.ok(problems.some((p) => p.startsWith('cameras.porch.record.mode: must be one of')), problems.join('\n'));
 });
 
-test('a stream URL must be RTSP', () => {
+test('a stream URL must be RTSP (or a local file for testing)', () => {
   const problems = problemsOf('cameras:\n  porch:\n    main: http://cam/main\n');
-  assert.deepEqual(problems, ['cameras.porch.main: must be an rtsp:// or rtsps:// URL']);
+  assert.deepEqual(problems, ['cameras.porch.main: must be an rtsp://, rtsps:// or file:/// URL']);
+  assert.equal(parseConfig('cameras:\n  porch:\n    main: file:///srv/clip.mp4\n', 't.yml', {}).cameras.porch.main, 'file:///srv/clip.mp4');
 });
 
 test('a polygon needs at least three points', () => {

@@ -125,6 +125,17 @@ const webSchema = z
     https: z.boolean().default(true).describe('Serve HTTPS with a self-signed certificate unless cert/key are given.'),
     cert: z.string().optional().describe('Path to a PEM certificate.'),
     key: z.string().optional().describe('Path to a PEM private key.'),
+    sessionIdleHours: intBetween(1, 24 * 30)
+      .default(12)
+      .describe('Sign a browser out after this many hours without use.'),
+    sessionMaxDays: intBetween(1, 365).default(30).describe('Sign a browser out this many days after login, used or not.'),
+    liveLingerSeconds: intBetween(0, 600)
+      .default(10)
+      .describe('Keep a live-view stream running this long after its last viewer leaves.'),
+    trustProxy: z
+      .boolean()
+      .default(false)
+      .describe('Take the client address from X-Forwarded-For (only behind your own reverse proxy).'),
   })
   .prefault({});
 

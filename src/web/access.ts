@@ -1,0 +1,92 @@
+/**
+ * The narrow capabilities the web viewer needs from the rest of Volet. The lead wires them from
+ * the vault, record and privacy modules; the viewer depends on nothing else of theirs.
+ */
+import type { Readable } from 'node:stream';
+import type { CameraStatus } from '../events/bus.ts';
+import type { Box } from '../geometry/box.ts';
+
+export interface CameraInfo {
+  name: string;
+  status: CameraStatus;
+  detect: { width: number; height: number };
+}
+
+export interface VaultState {
+  initialised: boolean;
+  unlocked: boolean;
+}
+
+/**
+ * The encrypted store's lock. Errors are recognised by name: `WrongPassphraseError` on a wrong
+ * passphrase, `VaultLockedError` from any recordings call made while locked.
+ */
+export interface VaultAccess {
+  status(): VaultState;
+  /** Throws (WrongPassphraseError) when the passphrase is wrong. */
+  unlock(passphrase: string): Promise<void>;
+  lock(): void;
+  /** First setup only: creates the vault key under this passphrase. */
+  init(passphrase: string): Promise<void>;
+}
+
+export interface EventFilter {
+  /** Only these cameras (the caller's permitted set intersected with the query). */
+  cameras: string[];
+  label?: string;
+  /** ms since epoch, inclusive. */
+  from?: number;
+  /** ms since epoch, exclusive. */
+  to?: number;
+  /** Newest first; at most this many. */
+  limit: number;
+  /** Paging: only events that started before this ms timestamp. */
+  before?: number;
+}
+
+export interface RecordedEvent {
+  id: string;
+  camera: string;
+  label: string;
+  score: number;
+  start: number;
+  end?: number;
+  zones: string[];
+  box?: Box;
+  kept: boolean;
+  hasClip: boolean;
+  hasSnapshot: boolean;
+}
+
+/** A clip either as a file on disk (plaintext, e.g. in tmpfs) or as a stream of known size. */
+export type ClipSource =
+  | { path: string; size: number }
+  | { size: number; open(range?: { start: number; end: number }): Readable };
+
+export interface StorageUsage {
+  totalBytes: number;
+  freeBytes: number;
+  usedByVoletBytes: number;
+  perCamera: Record<string, number>;
+}
+
+export interface RecordingsAccess {
+  listEvents(filter: EventFilter): Promise<RecordedEvent[]>;
+  /** Decrypted JPEG; throws VaultLockedError while locked. Resolves undefined when unknown. */
+  eventSnapshot(id: string, kind: 'crop' | 'frame'): Promise<Buffer | undefined>;
+  /** MP4 of the event; throws VaultLockedError while locked. Resolves undefined when unknown. */
+  eventClip(id: string): Promise<ClipSource | undefined>;
+  /** Resolves false when the event does not exist. */
+  keepEvent(id: string, kept: boolean): Promise<boolean>;
+  /** Camera of an event, for permission checks before anything is decrypted. */
+  eventCamera(id: string): Promise<string | undefined>;
+  storageUsage(): Promise<StorageUsage>;
+}
+
+export type ShutterState = 'open' | 'closed';
+
+export interface ShutterAccess {
+  state(camera: string): ShutterState;
+  /** `by` is the username, recorded by the privacy module. */
+  set(camera: string, state: ShutterState, by: string): Promise<void>;
+}

@@ -1,0 +1,140 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { EventBus } from '../events/bus.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Db } from '../storage/database.ts';
+import type { CameraInfo, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
+import type { AuditLog } from './audit.ts';
+import type { PasswordHasher } from './auth/password.ts';
+import type { Session, SessionRepository } from './auth/sessions.ts';
+import type { LoginThrottle } from './auth/throttle.ts';
+import { isViewerAnywhere, type User, type UserRepository } from './auth/users.ts';
+import { ApiError, forbidden, unauthenticated } from './http/errors.ts';
+import type { LiveHub } from './live/hub.ts';
+
+/** Everything a route needs, built once by createWebServer. */
+export interface WebContext {
+  db: Db;
+  bus: EventBus;
+  logger: Logger;
+  users: UserRepository;
+  sessions: SessionRepository;
+  audit: AuditLog;
+  throttle: LoginThrottle;
+  /** Separate counter for vault passphrase guesses. */
+  vaultThrottle: LoginThrottle;
+  hasher: PasswordHasher;
+  hub: LiveHub;
+  cameras: () => CameraInfo[];
+  liveSource: (camera: string) => string | undefined;
+  vault: VaultAccess;
+  recordings?: RecordingsAccess;
+  shutter?: ShutterAccess;
+  secureCookies: boolean;
+  cookieName: string;
+}
+
+export interface Auth {
+  session: Session;
+  user: User;
+}
+
+export function auth(res: Response): Auth {
+  const a = res.locals.auth as Auth | undefined;
+  if (!a) throw unauthenticated();
+  return a;
+}
+
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/** The session and user behind a request's cookie, for HTTP and for WebSocket upgrades alike. */
+export function authenticate(ctx: WebContext, req: IncomingMessage): Auth | undefined {
+  const session = ctx.sessions.resolve(readCookie(req.headers.cookie, ctx.cookieName));
+  if (!session) return undefined;
+  const user = ctx.users.byId(session.userId);
+  if (!user) return undefined;
+  return { session, user };
+}
+
+export function sessionCookie(ctx: WebContext, id: string, maxAgeMs: number): string {
+  return [
+    `${ctx.cookieName}=${id}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${Math.floor(maxAgeMs / 1000)}`,
+    ...(ctx.secureCookies ? ['Secure'] : []),
+  ].join('; ');
+}
+
+export function clearedCookie(ctx: WebContext): string {
+  return [`${ctx.cookieName}=`, 'Path=/', 'HttpOnly', 'SameSite=Strict', 'Max-Age=0', ...(ctx.secureCookies ? ['Secure'] : [])].join('; ');
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A browser always names the page that caused a request in Origin (or Sec-Fetch-Site): anything
+ * from another site is refused, before any cookie or body is looked at.
+ */
+export function sameOrigin(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export const originCheck: RequestHandler = (req, _res, next) => {
+  if (!SAFE_METHODS.has(req.method) && !sameOrigin(req)) {
+    return next(new ApiError(403, 'bad_origin', 'Request from another site refused.'));
+  }
+  next();
+};
+
+/** Requires a live session; state-changing requests also need the session's CSRF token in X-CSRF-Token. */
+export function requireSession(ctx: WebContext): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const a = authenticate(ctx, req);
+    if (!a) return next(unauthenticated());
+    if (!SAFE_METHODS.has(req.method)) {
+      const sent = req.get('x-csrf-token') ?? '';
+      const expected = Buffer.from(a.session.csrfToken);
+      const given = Buffer.from(sent);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return next(new ApiError(403, 'csrf', 'Missing or wrong X-CSRF-Token; reload the page.'));
+      }
+    }
+    res.locals.auth = a;
+    next();
+  };
+}
+
+export const requireAdmin: RequestHandler = (_req, res, next) => {
+  if (!auth(res).user.admin) return next(forbidden('Only an administrator may do this.'));
+  next();
+};
+
+/** Admins and anyone who may see recordings of at least one camera. */
+export const requireViewer: RequestHandler = (_req, res, next) => {
+  if (!isViewerAnywhere(auth(res).user)) return next(forbidden('Your account may only watch live video.'));
+  next();
+};
+
+export function who(req: Request, res: Response): { actor: string | null; ip: string | null } {
+  const a = res.locals.auth as Auth | undefined;
+  return { actor: a?.user.username ?? null, ip: req.ip ?? null };
+}

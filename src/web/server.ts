@@ -1,0 +1,141 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { VoletConfig } from '../config/schema.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Db } from '../storage/database.ts';
+import type { CameraInfo, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
+import { AuditLog } from './audit.ts';
+import { PasswordHasher, type PasswordStrength } from './auth/password.ts';
+import { SessionRepository } from './auth/sessions.ts';
+import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleLimits } from './auth/throttle.ts';
+import { UserRepository } from './auth/users.ts';
+import { originCheck, type WebContext } from './context.ts';
+import { ApiError, errorHandler, sendError } from './http/errors.ts';
+import { LiveHub } from './live/hub.ts';
+import { SocketGateway } from './live/sockets.ts';
+import { authRoutes } from './routes/auth.ts';
+import { cameraRoutes } from './routes/cameras.ts';
+import { userRoutes } from './routes/users.ts';
+import { securityHeaders, staticRoutes } from './static.ts';
+import { loadTlsMaterial } from './tls.ts';
+
+export type { CameraInfo, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
+
+export interface WebDeps {
+  config: VoletConfig['web'];
+  db: Db;
+  bus: EventBus;
+  logger: Logger;
+  /** Where the generated self-signed certificate and key (0600) are kept. */
+  dataDir: string;
+  cameras: () => CameraInfo[];
+  /** RTSP URL of the camera's main stream to repackage for live view, or undefined when unavailable. */
+  liveSource: (camera: string) => string | undefined;
+  vault: VaultAccess;
+  recordings?: RecordingsAccess;
+  shutter?: ShutterAccess;
+  /** Tests only: cheaper Argon2id and other throttle limits. Production uses the defaults. */
+  security?: { passwordStrength?: PasswordStrength; throttle?: Partial<ThrottleLimits> };
+}
+
+export interface WebServer {
+  url: string;
+  /** SHA-256 fingerprint of the served certificate (HTTPS only). */
+  fingerprint?: string;
+  close(): Promise<void>;
+}
+
+/** The local web viewer: REST API, live-view WebSockets and the installable browser app. */
+export async function createWebServer(deps: WebDeps): Promise<WebServer> {
+  const { config, logger } = deps;
+  const throttleLimits = { ...DEFAULT_THROTTLE, ...deps.security?.throttle };
+  const sessions = new SessionRepository(deps.db, {
+    idleMs: config.sessionIdleHours * 3_600_000,
+    absoluteMs: config.sessionMaxDays * 86_400_000,
+  });
+  const ctx: WebContext = {
+    db: deps.db,
+    bus: deps.bus,
+    logger,
+    users: new UserRepository(deps.db),
+    sessions,
+    audit: new AuditLog(deps.db),
+    throttle: new LoginThrottle(throttleLimits),
+    vaultThrottle: new LoginThrottle(throttleLimits),
+    hasher: new PasswordHasher(deps.security?.passwordStrength ?? 'moderate'),
+    hub: new LiveHub({ lingerMs: config.liveLingerSeconds * 1000, logger }),
+    cameras: deps.cameras,
+    liveSource: deps.liveSource,
+    vault: deps.vault,
+    recordings: deps.recordings,
+    shutter: deps.shutter,
+    secureCookies: config.https,
+    cookieName: config.https ? '__Host-volet_session' : 'volet_session',
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(securityHeaders);
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  const api = express.Router();
+  api.use(originCheck);
+  api.use(express.json({ limit: '64kb' }));
+  api.use(authRoutes(ctx));
+  api.use(userRoutes(ctx));
+  api.use(cameraRoutes(ctx));
+  api.use((_req, res) => sendError(res, new ApiError(404, 'not_found', 'No such API route.')));
+  app.use('/api', api);
+  app.use(staticRoutes());
+  app.use((_req, res) => sendError(res, new ApiError(404, 'not_found', 'Not found.')));
+  app.use(errorHandler(logger));
+
+  let server: Server;
+  let fingerprint: string | undefined;
+  if (config.https) {
+    const tls = await loadTlsMaterial({ cert: config.cert, key: config.key, dataDir: deps.dataDir, logger });
+    fingerprint = tls.fingerprint;
+    server = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
+  } else {
+    server = createHttpServer(app);
+  }
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 0; // clip downloads may take long; idle sockets still time out
+  const gateway = new SocketGateway(ctx);
+  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const purge = setInterval(() => sessions.purgeExpired(), 3_600_000);
+  purge.unref();
+
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `${config.https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, https: config.https, fingerprint }, 'web viewer listening');
+
+  return {
+    url,
+    fingerprint,
+    async close() {
+      clearInterval(purge);
+      gateway.close();
+      ctx.hub.closeAll();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

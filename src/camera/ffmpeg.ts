@@ -109,3 +109,18 @@ export function transcodeToMpeg1(url: string, opts: Mpeg1Options): ffmpeg.Ffmpeg
       '-f', 'mpegts',
     ]);
 }
+
+/**
+ * The built-in demo camera's clip: a grid background crossed by a figure every 12 s, H.264 with a
+ * keyframe every second. Synthetic, so it needs no camera and no test image.
+ */
+export function demoClip(outputPath: string): ffmpeg.FfmpegCommand {
+  return ffmpeg({ stdoutLines: 20 })
+    .input('color=c=0x34495e:s=1280x720:r=15,drawgrid=w=80:h=80:t=1:c=0x4a6278')
+    .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi'])
+    .input('color=c=0xe67e22:s=90x220:r=15')
+    .inputOptions(['-f', 'lavfi'])
+    .complexFilter("[0][1]overlay=x='if(lt(mod(t,12),6),-90+mod(t,12)*240,-200)':y=420:shortest=1")
+    .output(outputPath)
+    .outputOptions(['-t', '12', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '15', '-bf', '0', '-pix_fmt', 'yuv420p', '-f', 'mp4']);
+}

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfigOrExit } from '../config-option.ts';
 import { maskUrl } from '../../log/logger.ts';
+import { renderConfigDocs } from '../../config/docs.ts';
 
 export function registerConfigCommand(program: Command): void {
   const config = program.command('config').description('Inspect the configuration file');
@@ -22,5 +23,11 @@ export function registerConfigCommand(program: Command): void {
         for (const target of Object.values(masked.backup.targets)) target.url = maskUrl(target.url);
         process.stdout.write(stringify(masked));
       }
+    });
+  config
+    .command('docs')
+    .description('Print the configuration reference (Markdown) generated from the schema')
+    .action(() => {
+      process.stdout.write(renderConfigDocs());
     });
 }

@@ -75,7 +75,12 @@ export class FtpTarget implements BackupTarget {
         await client.ensureDir(folder);
         this.knownFolders.add(folder);
       }
-      await client.uploadFrom(openUploadStream(localPath, options), partPath);
+      const source = openUploadStream(localPath, options);
+      try {
+        await client.uploadFrom(source, partPath);
+      } finally {
+        source.destroy();
+      }
       try {
         await client.rename(partPath, finalPath);
       } catch (error) {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, pipeline as pipelineCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { throttledStream } from './throttle.ts';
 import type { PutOptions } from './target.ts';
@@ -22,15 +22,25 @@ export function openUploadStream(
   options: PutOptions = {},
   range?: { start: number; end: number },
 ): Readable {
-  const file = createReadStream(localPath, range ? { start: range.start, end: range.end - 1 } : {});
-  if (range && range.end <= range.start) file.destroy(); // createReadStream cannot express an empty range
-  const stream = options.throttle ? file.pipe(throttledStream(options.throttle, options.signal)) : file;
-  if (options.throttle) file.on('error', (error) => stream.destroy(error));
+  const file: Readable =
+    range && range.end <= range.start
+      ? Readable.from([])
+      : createReadStream(localPath, range ? { start: range.start, end: range.end - 1 } : {});
+  let stream = file;
+  if (options.throttle) {
+    // pipeline() destroys both ends together, so a failed upload never leaves the file open.
+    const throttled = throttledStream(options.throttle, options.signal);
+    pipelineCallback(file, throttled, () => undefined);
+    stream = throttled;
+  }
+  // Consumers attach their own listeners; this one only keeps a late error from crashing the process.
+  stream.on('error', () => undefined);
   if (options.signal) {
-    const abort = () => stream.destroy(options.signal?.reason ?? new Error('aborted'));
-    if (options.signal.aborted) abort();
-    else options.signal.addEventListener('abort', abort, { once: true });
-    stream.once('close', () => options.signal?.removeEventListener('abort', abort));
+    const signal = options.signal;
+    const abort = () => stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', abort));
   }
   return stream;
 }

@@ -55,11 +55,14 @@ export class SftpTarget implements BackupTarget {
       const finalPath = joinRemote(base, remoteName);
       const partPath = partNameOf(finalPath);
       await this.ensureFolder(client, posix.dirname(finalPath));
+      const source = openUploadStream(localPath, options);
       try {
-        await client.put(openUploadStream(localPath, options), partPath);
+        await client.put(source, partPath);
       } catch (error) {
         if (options.signal?.aborted) throw new BackupTargetError(this.name, 'aborted', `upload of ${remoteName} was aborted`);
         throw error;
+      } finally {
+        source.destroy();
       }
       await this.renameIntoPlace(client, partPath, finalPath);
     });

@@ -56,14 +56,19 @@ export class WebdavTarget implements BackupTarget {
     for (const folder of parentFoldersOf(remoteName)) await this.ensureFolder(folder, what);
     const partUrl = this.urlOf(partNameOf(remoteName));
     const { size } = await statLocal(localPath);
-    const put = await this.request(what, partUrl, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) },
-      body: openUploadStream(localPath, options) as unknown as BodyInit,
-      duplex: 'half',
-      signal: options.signal,
-    } as RequestInit);
-    await this.expect(what, put, [200, 201, 204]);
+    const source = openUploadStream(localPath, options);
+    try {
+      const put = await this.request(what, partUrl, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) },
+        body: source as unknown as BodyInit,
+        duplex: 'half',
+        signal: options.signal,
+      } as RequestInit);
+      await this.expect(what, put, [200, 201, 204]);
+    } finally {
+      source.destroy();
+    }
     const move = await this.request(what, partUrl, {
       method: 'MOVE',
       headers: { Destination: this.urlOf(remoteName), Overwrite: 'T' },
@@ -90,7 +95,7 @@ export class WebdavTarget implements BackupTarget {
     assertRemotePrefix(prefix);
     const files: RemoteFile[] = [];
     const walk = async (relativeFolder: string): Promise<void> => {
-      const entries = await this.propfind('listing', relativeFolder, '1');
+      const entries = await this.propfind('listing', `${relativeFolder}/`, '1');
       for (const entry of entries ?? []) {
         const relative = this.relativeNameOf(entry.path);
         if (relative === undefined || relative === relativeFolder) continue;
@@ -122,9 +127,9 @@ export class WebdavTarget implements BackupTarget {
 
   async close(): Promise<void> {}
 
-  /** PROPFIND on a file or folder; undefined when it does not exist. */
+  /** PROPFIND on a file, or on a folder when `relative` ends with "/"; undefined when it does not exist. */
   private async propfind(what: string, relative: string, depth: '0' | '1') {
-    const url = relative === '' ? `${this.urlOf('')}/` : this.urlOf(relative);
+    const url = relative.endsWith('/') ? `${this.urlOf(relative).replace(/\/+$/, '')}/` : this.urlOf(relative);
     const response = await this.request(what, url, {
       method: 'PROPFIND',
       headers: { Depth: depth, 'Content-Type': 'application/xml; charset=utf-8' },

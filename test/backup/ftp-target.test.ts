@@ -3,10 +3,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Writable } from 'node:stream';
 import { createTarget } from '../../src/backup/create-target.ts';
+import { BackupQueue } from '../../src/backup/queue.ts';
+import { BackupRunner } from '../../src/backup/runner.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { openDatabase } from '../../src/storage/database.ts';
+import { fileSize, waitFor } from '../support/backup-servers/wait.ts';
 import { BackupTargetError } from '../../src/backup/target.ts';
 import { startFtpServer, type FtpTestServer } from '../support/backup-servers/ftp-server.ts';
-import { fileSize } from '../support/backup-servers/wait.ts';
 import { checkInterruptedUploadCompletesLater, checkRoundTrip, checkUnsafeNamesRejected, checkWrongCredentials } from './target-contract.ts';
 
 const PASSWORD = 'p@ss:w/rd secret';
@@ -52,6 +57,40 @@ describe('FTP', () => {
 
   test('a wrong password is refused with the target named and the password nowhere', async () => {
     await checkWrongCredentials(target('wrong-ftp-password'), 'wrong-ftp-password');
+  });
+
+  test('a refused login reaches the log, the row and the status, never with the password', async () => {
+    const wrong = 'wrong-but-secret-pw';
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger('debug', sink);
+    const db = openDatabase(join(scratch, 'log-check.sqlite'));
+    const queue = new BackupQueue(db);
+    const runner = new BackupRunner({ queue, targets: [{ target: target(wrong) }], logger, backoff: { initialMs: 60_000 } });
+    try {
+      runner.start();
+      const local = join(scratch, 'log-check.volet');
+      await writeFile(local, 'x');
+      const item = await runner.enqueue('nas', local, 'porch/log-check.volet');
+      await waitFor('the refused attempt', () => (queue.item(item?.id ?? 0)?.attempts ?? 0) >= 1);
+      const row = queue.item(item?.id ?? 0);
+      const [status] = runner.status();
+      assert.match(row?.lastError ?? '', /530 Login incorrect/);
+      assert.match(status.lastError ?? '', /^Backup target "nas"/);
+      assert.ok(lines.some((line) => line.includes('530 Login incorrect')));
+      for (const text of [...lines, row?.lastError ?? '', status.lastError ?? '']) {
+        assert.ok(!text.includes(wrong) && !text.includes(encodeURIComponent(wrong)), text);
+      }
+      assert.equal(status.retryAtMs !== null && status.retryAtMs - Date.now() > 30 * 60_000, true, 'a refused login waits the longest');
+    } finally {
+      await runner.stop();
+      db.close();
+    }
   });
 
   test('an upload cut off by a server crash is never marked done and completes after restart', async () => {

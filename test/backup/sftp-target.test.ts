@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import ssh2 from 'ssh2';
 import { createTarget } from '../../src/backup/create-target.ts';
 import { BackupTargetError } from '../../src/backup/target.ts';
 import { startSftpServer, type SftpTestServer } from '../support/backup-servers/sftp-server.ts';
@@ -13,6 +14,7 @@ const PASSWORD = 'correct horse battery staple';
 let scratch: string;
 let root: string;
 let server: SftpTestServer;
+const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
 
 const target = (overrides: Record<string, unknown> = {}) =>
   createTarget('offsite', {
@@ -27,7 +29,7 @@ before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'volet-sftp-test-'));
   root = join(scratch, 'server');
   await mkdir(root);
-  server = await startSftpServer({ root, username: 'volet', password: PASSWORD });
+  server = await startSftpServer({ root, username: 'volet', password: PASSWORD, authorizedKey: clientKey.public });
 });
 
 after(async () => {
@@ -57,6 +59,25 @@ test('SFTP: unsafe remote names are rejected before anything is sent', async () 
 
 test('SFTP: a wrong password is refused with the target named and the password nowhere', async () => {
   await checkWrongCredentials(target({ password: 'not-the-password' }), 'not-the-password');
+});
+
+test('SFTP: a private key file logs in without a password', async () => {
+  const keyPath = join(scratch, 'id_ed25519');
+  await writeFile(keyPath, clientKey.private, { mode: 0o600 });
+  const sftp = target({ password: undefined, privateKeyPath: keyPath });
+  const local = join(scratch, 'keyed.volet');
+  await writeFile(local, 'signed in with a key');
+  try {
+    await sftp.put('keyed/keyed.volet', local);
+    assert.equal((await sftp.stat('keyed/keyed.volet'))?.size, 20);
+  } finally {
+    await sftp.close();
+  }
+});
+
+test('SFTP: a private key file that cannot be read is reported with its path', async () => {
+  const sftp = target({ password: undefined, privateKeyPath: join(scratch, 'no-such-key') });
+  await assert.rejects(sftp.list(), (error: unknown) => error instanceof BackupTargetError && error.kind === 'auth' && /no-such-key/.test(error.message));
 });
 
 test('SFTP: a host key that does not match the pinned one is refused before logging in', async () => {

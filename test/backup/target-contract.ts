@@ -17,6 +17,7 @@ export const SAMPLE_FILES: Record<string, number> = {
   'porch/2026-11-22/segment-1795330000000-1795330004000.volet': 150_000,
   'porch/2026-11-22/segment-1795330004000-1795330008000.volet': 1,
   'porch/2026-11-23/segment-1795416400000-1795416404000.volet': 70_001,
+  'porch/2026-11-23/empty.volet': 0,
   'garden/2026-11-22/segment-1795330000000-1795330004000.volet': 320_000,
 };
 

@@ -17,6 +17,8 @@ export interface SftpTestServerOptions {
   root: string;
   username: string;
   password: string;
+  /** An OpenSSH public key ("ssh-ed25519 AAAA…") also allowed to log in as `username`. */
+  authorizedKey?: string;
   port?: number;
 }
 
@@ -175,6 +177,9 @@ export async function startSftpServer(options: SftpTestServerOptions): Promise<S
   if (parsed instanceof Error) throw parsed;
   const hostKeySha256 = `SHA256:${hostKeyIdentity(parsed.getPublicSSH()).sha256}`;
   const connections = new Set<Connection>();
+  const parsedAuthorized = options.authorizedKey ? utils.parseKey(options.authorizedKey) : undefined;
+  if (parsedAuthorized instanceof Error) throw parsedAuthorized;
+  const authorized = parsedAuthorized;
   let server: InstanceType<typeof Server>;
   let port = options.port ?? 0;
 
@@ -183,10 +188,18 @@ export async function startSftpServer(options: SftpTestServerOptions): Promise<S
       connections.add(client);
       client.on('error', () => undefined);
       client.on('close', () => connections.delete(client));
+      const methods: Array<'password' | 'publickey'> = authorized ? ['publickey', 'password'] : ['password'];
       client.on('authentication', (context) => {
-        if (context.method !== 'password') return context.reject(['password']);
-        if (context.username === options.username && context.password === options.password) context.accept();
-        else context.reject(['password']);
+        if (context.username !== options.username) return context.reject(methods);
+        if (context.method === 'password' && context.password === options.password) return context.accept();
+        if (context.method === 'publickey' && authorized) {
+          const sameKey = context.key.algo === authorized.type && context.key.data.equals(authorized.getPublicSSH());
+          if (!sameKey) return context.reject(methods);
+          // Without a signature the client only asks whether this key would do.
+          if (!context.signature || !context.blob) return context.accept();
+          if (authorized.verify(context.blob, context.signature, context.hashAlgo)) return context.accept();
+        }
+        context.reject(methods);
       });
       client.on('ready', () => {
         client.on('session', (acceptSession) => {

@@ -77,7 +77,6 @@ export function remuxToMp4(input: Readable, outputPath: string): ffmpeg.FfmpegCo
  */
 export function repackageToFragmentedMp4(url: string): ffmpeg.FfmpegCommand {
   return rtspInput(url)
-    .inputOptions(['-fflags', 'nobuffer'])
     .outputOptions([
       '-map', '0:v:0',
       '-c:v', 'copy',
@@ -98,7 +97,6 @@ export interface Mpeg1Options {
 /** Live-view fallback for browsers without Media Source Extensions: MPEG-1 in MPEG-TS for JSMpeg. */
 export function transcodeToMpeg1(url: string, opts: Mpeg1Options): ffmpeg.FfmpegCommand {
   return rtspInput(url)
-    .inputOptions(['-fflags', 'nobuffer'])
     .outputOptions([
       '-map', '0:v:0',
       '-an',

@@ -14,7 +14,7 @@ import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleLimits } from './auth/thr
 import { UserRepository } from './auth/users.ts';
 import { originCheck, type WebContext } from './context.ts';
 import { ApiError, errorHandler, sendError } from './http/errors.ts';
-import { LiveHub } from './live/hub.ts';
+import { LiveHub, type LiveFormat } from './live/hub.ts';
 import { SocketGateway } from './live/sockets.ts';
 import { authRoutes } from './routes/auth.ts';
 import { cameraRoutes } from './routes/cameras.ts';
@@ -45,6 +45,8 @@ export interface WebServer {
   url: string;
   /** SHA-256 fingerprint of the served certificate (HTTPS only). */
   fingerprint?: string;
+  /** Live-view streams running now (one ffmpeg each), for status pages and tests. */
+  liveStreams(): { camera: string; format: LiveFormat; watchers: number }[];
   close(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
   return {
     url,
     fingerprint,
+    liveStreams: () => ctx.hub.streams(),
     async close() {
       clearInterval(purge);
       gateway.close();

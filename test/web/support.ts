@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import sodium from 'libsodium-wrappers-sumo';
 import { EventBus, type CameraStatus } from '../../src/events/bus.ts';
@@ -130,7 +131,7 @@ export interface TestServer extends WebServer {
 
 export interface TestServerOptions {
   https?: boolean;
-  /** Camera name → source URL or file for live view. */
+  /** Camera name → source URL (rtsp:// or file://) for live view; default: the clip file as porch and garden. */
   sources?: Record<string, string>;
   /** Clip served for every event (any file). */
   clipPath: string;
@@ -157,7 +158,8 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
   const vault = new MemoryVault();
   const recordings = new MemoryRecordings(vault, opts.clipPath);
   const shutter = new MemoryShutter();
-  const sources = opts.sources ?? { porch: opts.clipPath, garden: opts.clipPath };
+  const fileUrl = pathToFileURL(opts.clipPath).href;
+  const sources = opts.sources ?? { porch: fileUrl, garden: fileUrl };
   const cameras = (): CameraInfo[] =>
     Object.keys(sources).map((name) => ({ name, status: cameraStatus(name), detect: opts.detect ?? { width: 640, height: 360 } }));
   const server = await createWebServer({

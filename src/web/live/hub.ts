@@ -173,13 +173,13 @@ class LiveStream {
 
 /** All live streams of the viewer, by camera and format. */
 export class LiveHub {
-  private readonly streams = new Map<string, LiveStream>();
+  private readonly byKey = new Map<string, LiveStream>();
 
   constructor(private readonly opts: { lingerMs: number; logger: Logger }) {}
 
   watch(camera: string, url: string, format: LiveFormat, watcher: Watcher): () => void {
     const key = `${format}:${camera}`;
-    let stream = this.streams.get(key);
+    let stream = this.byKey.get(key);
     if (!stream) {
       stream = new LiveStream({
         camera,
@@ -188,32 +188,35 @@ export class LiveHub {
         lingerMs: this.opts.lingerMs,
         logger: this.opts.logger,
         onIdle: () => {
-          if (this.streams.get(key) === stream) this.streams.delete(key);
+          if (this.byKey.get(key) === stream) this.byKey.delete(key);
         },
       });
-      this.streams.set(key, stream);
+      this.byKey.set(key, stream);
     }
     const s = stream;
     s.add(watcher);
     return () => s.remove(watcher);
   }
 
-  /** Number of ffmpeg-backed streams currently alive (for tests and status). */
-  get activeStreams(): string[] {
-    return [...this.streams.keys()];
+  /** The ffmpeg-backed streams alive now. */
+  streams(): { camera: string; format: LiveFormat; watchers: number }[] {
+    return [...this.byKey.entries()].map(([key, s]) => {
+      const [format, camera] = key.split(':') as [LiveFormat, string];
+      return { camera, format, watchers: s.watcherCount };
+    });
   }
 
   watchers(camera: string, format: LiveFormat = 'fmp4'): number {
-    return this.streams.get(`${format}:${camera}`)?.watcherCount ?? 0;
+    return this.byKey.get(`${format}:${camera}`)?.watcherCount ?? 0;
   }
 
   /** Closes every stream of a camera, e.g. when its privacy shutter closes. */
   stopCamera(camera: string, reason: string): void {
-    for (const format of ['fmp4', 'mpeg1'] as const) this.streams.get(`${format}:${camera}`)?.stop(4403, reason);
+    for (const format of ['fmp4', 'mpeg1'] as const) this.byKey.get(`${format}:${camera}`)?.stop(4403, reason);
   }
 
   closeAll(): void {
-    for (const s of [...this.streams.values()]) s.stop(1001, 'server shutting down');
-    this.streams.clear();
+    for (const s of [...this.byKey.values()]) s.stop(1001, 'server shutting down');
+    this.byKey.clear();
   }
 }

@@ -1,0 +1,206 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../log/logger.ts';
+import type { PrivacyAudit, ShutterController } from './controller.ts';
+import type { PrivacyConfig } from './triggers.ts';
+
+/** What the endpoints need from the controller. */
+export type PrivacyEndpoints = Pick<ShutterController, 'reportPresence' | 'setArmed' | 'setTriggered' | 'state' | 'cameras'>;
+
+export interface TokenThrottleLimits {
+  /** Wrong or missing tokens allowed from one address within `windowMs`… */
+  failures: number;
+  windowMs: number;
+  /** …before the address is refused, good token or not, for this long. */
+  lockoutMs: number;
+}
+
+export const DEFAULT_TOKEN_THROTTLE: TokenThrottleLimits = { failures: 10, windowMs: 15 * 60_000, lockoutMs: 15 * 60_000 };
+
+export interface PrivacyRouterDeps {
+  privacy: PrivacyConfig;
+  logger: Logger;
+  audit?: PrivacyAudit;
+  throttle?: Partial<TokenThrottleLimits>;
+  now?: () => number;
+}
+
+const presenceBody = z.strictObject({ state: z.enum(['home', 'away']) });
+const intrusionBody = z.union([
+  z.strictObject({ armed: z.boolean() }),
+  z.strictObject({
+    trigger: z.boolean(),
+    source: z
+      .string()
+      .regex(/^[\w .:-]{1,64}$/, 'source: up to 64 letters, digits, spaces and . : _ -')
+      .optional(),
+  }),
+]);
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The token-authenticated endpoints for devices rather than people, mounted at /api/privacy:
+ *
+ * - `POST /presence` — `Authorization: Bearer <resident token>`, body `{"state": "home"|"away"}`.
+ * - `POST /intrusion` — `Authorization: Bearer <intrusion token>`, body `{"armed": true|false}`,
+ *   or `{"trigger": true|false, "source"?: "front door"}`.
+ *
+ * Tokens are compared in constant time against every candidate. A missing or wrong token is a 401
+ * (no hint which part was wrong) and an audit row; an address with too many of them gets 429 for a
+ * while, whatever it sends.
+ */
+export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterDeps): Router {
+  const now = deps.now ?? Date.now;
+  const throttle = new TokenThrottle({ ...DEFAULT_TOKEN_THROTTLE, ...deps.throttle }, now);
+  const residentTokens = Object.entries(deps.privacy.residents).map(([name, r]) => [name, digest(r.token)] as const);
+  const intrusionToken = deps.privacy.intrusion.token;
+  const intrusionTokens = intrusionToken ? [['intrusion', digest(intrusionToken)] as const] : [];
+
+  const authenticate = (endpoint: string, candidates: ReadonlyArray<readonly [string, Buffer]>): RequestHandler => {
+    return (req, res, next) => {
+      const ip = req.ip ?? req.socket.remoteAddress ?? '';
+      const lockedMs = throttle.lockedFor(ip);
+      if (lockedMs > 0) {
+        throw new HttpProblem(429, 'locked_out', 'Too many wrong tokens from this address; try again later.', {
+          'Retry-After': String(Math.ceil(lockedMs / 1000)),
+        });
+      }
+      const name = matchToken(bearer(req), candidates);
+      if (name === undefined) {
+        deps.logger.warn({ ip, endpoint }, 'privacy endpoint: missing or wrong token');
+        safely(deps, () => deps.audit?.record('login_failed', { actor: null, ip }, `privacy.${endpoint}`));
+        if (throttle.fail(ip)) {
+          deps.logger.warn({ ip, endpoint }, 'privacy endpoint: address locked out after repeated wrong tokens');
+          safely(deps, () => deps.audit?.record('lockout', { actor: null, ip }, `privacy.${endpoint}`));
+        }
+        throw new HttpProblem(401, 'unauthenticated', 'Missing or wrong token.', { 'WWW-Authenticate': 'Bearer realm="volet"' });
+      }
+      res.locals.tokenOwner = name;
+      next();
+    };
+  };
+
+  const router = Router();
+  const json = express.json({ limit: '4kb' });
+
+  router.post('/presence', authenticate('presence', residentTokens), json, (req, res) => {
+    const resident = res.locals.tokenOwner as string;
+    const input = parse(presenceBody, req.body);
+    const changed = controller.reportPresence(resident, input.state, 'api');
+    res.json({ resident, state: input.state, changed });
+  });
+
+  router.post('/intrusion', authenticate('intrusion', intrusionTokens), json, (req, res) => {
+    const input = parse(intrusionBody, req.body);
+    const by = 'source' in input && input.source ? `alarm: ${input.source}` : 'alarm';
+    const state = 'armed' in input ? controller.setArmed(input.armed, by) : controller.setTriggered(input.trigger, by);
+    if (!state) throw new HttpProblem(409, 'not_armed', 'The alarm is not armed: the trigger was ignored.');
+    const cameras = deps.privacy.intrusion.cameras ?? controller.cameras;
+    res.json({
+      armed: state.armed,
+      triggered: state.triggered,
+      cameras: Object.fromEntries(cameras.map((c) => [c, controller.state(c)])),
+    });
+  });
+
+  router.use(errors(deps.logger));
+  return router;
+}
+
+function bearer(req: Request): string {
+  const header = req.get('authorization') ?? '';
+  const match = /^Bearer[ \t]+(\S{1,512})\s*$/i.exec(header);
+  return match ? match[1] : '';
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** Compares against every candidate, equal-length digests in constant time, whatever matches first. */
+function matchToken(given: string, candidates: ReadonlyArray<readonly [string, Buffer]>): string | undefined {
+  if (given === '') return undefined;
+  const mine = digest(given);
+  let found: string | undefined;
+  for (const [name, token] of candidates) {
+    if (timingSafeEqual(mine, token) && found === undefined) found = name;
+  }
+  return found;
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+  throw new HttpProblem(400, 'invalid_request', `${path}${issue?.message ?? 'invalid request'}`);
+}
+
+function safely(deps: PrivacyRouterDeps, run: () => void): void {
+  try {
+    run();
+  } catch (err) {
+    deps.logger.error({ err: (err as Error).message }, 'privacy endpoint: audit failed');
+  }
+}
+
+function send(res: Response, problem: HttpProblem): void {
+  for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
+  res.status(problem.status).json({ error: { code: problem.code, message: problem.message } });
+}
+
+function errors(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (err instanceof HttpProblem) return send(res, err);
+    const e = err as { status?: number; type?: string; message?: string };
+    if (e.type === 'entity.parse.failed') return send(res, new HttpProblem(400, 'invalid_json', 'Request body is not valid JSON.'));
+    if (e.status === 413) return send(res, new HttpProblem(413, 'too_large', 'Request body is too large.'));
+    logger.error({ err: e.message, path: req.path }, 'privacy endpoint failed');
+    send(res, new HttpProblem(500, 'internal', 'Something went wrong; see the Volet log.'));
+  };
+}
+
+/** Counts wrong tokens per client address and refuses an address that sent too many, for a while. */
+class TokenThrottle {
+  private readonly buckets = new Map<string, { failures: number[]; lockedUntil: number }>();
+
+  constructor(
+    private readonly limits: TokenThrottleLimits,
+    private readonly now: () => number,
+  ) {}
+
+  lockedFor(ip: string): number {
+    return Math.max(0, (this.buckets.get(ip)?.lockedUntil ?? 0) - this.now());
+  }
+
+  /** Records a failure; true when it just locked the address out. */
+  fail(ip: string): boolean {
+    const now = this.now();
+    const bucket = this.buckets.get(ip) ?? { failures: [], lockedUntil: 0 };
+    bucket.failures = bucket.failures.filter((t) => now - t < this.limits.windowMs);
+    bucket.failures.push(now);
+    this.buckets.set(ip, bucket);
+    if (this.buckets.size > 10_000) this.prune(now);
+    if (bucket.failures.length < this.limits.failures) return false;
+    bucket.lockedUntil = now + this.limits.lockoutMs;
+    bucket.failures = [];
+    return true;
+  }
+
+  private prune(now: number): void {
+    for (const [ip, b] of this.buckets) {
+      if (b.lockedUntil <= now && b.failures.every((t) => now - t >= this.limits.windowMs)) this.buckets.delete(ip);
+    }
+  }
+}

@@ -156,6 +156,11 @@ export class ShutterController extends EventEmitter<ControllerEvents> {
 
   // --- presence and intrusion (the privacy router calls these) ----------------------------------
 
+  /** Is anyone home? For notification rules such as "only when away"; unknown without residents. */
+  occupancy(): 'home' | 'away' | 'unknown' {
+    return this.presence.occupancy;
+  }
+
   /** A resident's phone or hub reports home/away. Returns true when it changed their state. */
   reportPresence(resident: string, state: ResidentState, source: PresenceSource = 'api'): boolean {
     const now = this.now();

@@ -33,6 +33,12 @@ export class PresenceBoard {
     return false;
   }
 
+  /** Whether the house is occupied: unknown with no residents, or while none is home and one never reported. */
+  get occupancy(): 'home' | 'away' | 'unknown' {
+    if (this.anyoneHome) return 'home';
+    return this.configured && this.names.every((n) => this.residents.has(n)) ? 'away' : 'unknown';
+  }
+
   /** The resident whose report last made the house occupied or empty. */
   get by(): string {
     return this.lastFlipBy;

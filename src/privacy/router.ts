@@ -27,16 +27,12 @@ export interface PrivacyRouterDeps {
 }
 
 const presenceBody = z.strictObject({ state: z.enum(['home', 'away']) });
-const intrusionBody = z.union([
-  z.strictObject({ armed: z.boolean() }),
-  z.strictObject({
-    trigger: z.boolean(),
-    source: z
-      .string()
-      .regex(/^[\w .:-]{1,64}$/, 'source: up to 64 letters, digits, spaces and . : _ -')
-      .optional(),
-  }),
-]);
+const source = z
+  .string()
+  .regex(/^[\w .:-]{1,64}$/, 'up to 64 letters, digits, spaces and . : _ -')
+  .optional()
+  .describe('Names the sensor or panel in the log, e.g. "front door".');
+const intrusionBody = z.union([z.strictObject({ armed: z.boolean(), source }), z.strictObject({ trigger: z.boolean(), source })]);
 
 class HttpProblem extends Error {
   constructor(
@@ -53,8 +49,8 @@ class HttpProblem extends Error {
  * The token-authenticated endpoints for devices rather than people, mounted at /api/privacy:
  *
  * - `POST /presence` — `Authorization: Bearer <resident token>`, body `{"state": "home"|"away"}`.
- * - `POST /intrusion` — `Authorization: Bearer <intrusion token>`, body `{"armed": true|false}`,
- *   or `{"trigger": true|false, "source"?: "front door"}`.
+ * - `POST /intrusion` — `Authorization: Bearer <intrusion token>`, body `{"armed": true|false}`
+ *   or `{"trigger": true|false}`, each with an optional `"source": "front door"`.
  *
  * Tokens are compared in constant time against every candidate. A missing or wrong token is a 401
  * (no hint which part was wrong) and an audit row; an address with too many of them gets 429 for a
@@ -103,7 +99,7 @@ export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterD
 
   router.post('/intrusion', authenticate('intrusion', intrusionTokens), json, (req, res) => {
     const input = parse(intrusionBody, req.body);
-    const by = 'source' in input && input.source ? `alarm: ${input.source}` : 'alarm';
+    const by = input.source ? `alarm: ${input.source}` : 'alarm';
     const state = 'armed' in input ? controller.setArmed(input.armed, by) : controller.setTriggered(input.trigger, by);
     if (!state) throw new HttpProblem(409, 'not_armed', 'The alarm is not armed: the trigger was ignored.');
     const cameras = deps.privacy.intrusion.cameras ?? controller.cameras;

@@ -364,3 +364,19 @@ test('a throwing change listener neither stops the change nor the others', async
   assert.equal(shutter.changes.length, 1);
   assert.ok(h.logLines.some((l) => l.msg === 'privacy shutter: change listener failed'));
 });
+
+test('occupancy for notification rules: unknown without residents or reports, home if anyone is, away once all left', async (t) => {
+  const h = harness();
+  t.after(() => h.cleanup());
+  const nobody = h.controller(privacyConfig(''));
+  assert.equal(nobody.occupancy(), 'unknown');
+  const shutter = h.controller(privacyConfig(TWO_RESIDENTS));
+  await shutter.start();
+  assert.equal(shutter.occupancy(), 'unknown');
+  shutter.reportPresence('alice', 'away');
+  assert.equal(shutter.occupancy(), 'unknown', 'bob never reported');
+  shutter.reportPresence('bob', 'home');
+  assert.equal(shutter.occupancy(), 'home');
+  shutter.reportPresence('bob', 'away');
+  assert.equal(shutter.occupancy(), 'away');
+});

@@ -90,7 +90,8 @@ export function repackageToFragmentedMp4(url: string): ffmpeg.FfmpegCommand {
 export interface Mpeg1Options {
   /** Output width; height follows the aspect ratio. */
   width: number;
-  fps: number;
+  /** MPEG-1 only knows 24, 25, 30, 50 and 60 (and the NTSC variants); 24 is the cheapest. */
+  fps: 24 | 25 | 30;
   kbps: number;
 }
 

@@ -61,7 +61,7 @@ export interface RecordedEvent {
 /** A clip either as a file on disk (plaintext, e.g. in tmpfs) or as a stream of known size. */
 export type ClipSource =
   | { path: string; size: number }
-  | { size: number; open(range?: { start: number; end: number }): Readable };
+  | { size: number; /** `end` is inclusive, as in HTTP Range. */ open(range?: { start: number; end: number }): Readable };
 
 export interface StorageUsage {
   totalBytes: number;
@@ -78,8 +78,8 @@ export interface RecordingsAccess {
   eventClip(id: string): Promise<ClipSource | undefined>;
   /** Resolves false when the event does not exist. */
   keepEvent(id: string, kept: boolean): Promise<boolean>;
-  /** Camera of an event, for permission checks before anything is decrypted. */
-  eventCamera(id: string): Promise<string | undefined>;
+  /** One event's metadata (no decryption), also used for permission checks before anything is decrypted. */
+  getEvent(id: string): Promise<RecordedEvent | undefined>;
   storageUsage(): Promise<StorageUsage>;
 }
 

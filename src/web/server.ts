@@ -1,18 +1,18 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { VoletConfig } from '../config/schema.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../storage/database.ts';
 import type { CameraInfo, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
-import { AuditLog } from './audit.ts';
+import { AuditLog, type AuditAction } from './audit.ts';
 import { PasswordHasher, type PasswordStrength } from './auth/password.ts';
 import { SessionRepository } from './auth/sessions.ts';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleLimits } from './auth/throttle.ts';
-import { UserRepository } from './auth/users.ts';
-import { originCheck, type WebContext } from './context.ts';
+import { UserRepository, type Grants } from './auth/users.ts';
+import { auth, originCheck, requireAdmin, requireSession, requireViewer, who, type WebContext } from './context.ts';
 import { ApiError, errorHandler, sendError } from './http/errors.ts';
 import { LiveHub, type LiveFormat } from './live/hub.ts';
 import { SocketGateway } from './live/sockets.ts';
@@ -37,8 +37,26 @@ export interface WebDeps {
   vault: VaultAccess;
   recordings?: RecordingsAccess;
   shutter?: ShutterAccess;
+  /**
+   * More API routers mounted under /api (e.g. notifications' /api/notifications/...). Each gets the
+   * guards to put in front of its routes; the one error shape and the origin check apply to them too.
+   */
+  apiRoutes?: ((guards: RouteGuards) => Router)[];
   /** Tests only: cheaper Argon2id and other throttle limits. Production uses the defaults. */
   security?: { passwordStrength?: PasswordStrength; throttle?: Partial<ThrottleLimits> };
+}
+
+/** Middleware and helpers for routes other modules add under /api. */
+export interface RouteGuards {
+  /** A signed-in session; on POST/PUT/PATCH/DELETE also the X-CSRF-Token. 401/403 otherwise. */
+  session: RequestHandler;
+  /** After `session`: administrators only. */
+  admin: RequestHandler;
+  /** After `session`: administrators and viewers of at least one camera. */
+  viewer: RequestHandler;
+  /** After `session`: who is asking. */
+  user(res: Response): { username: string; admin: boolean; grants: Grants };
+  audit(action: AuditAction, req: Request, res: Response, target?: string, detail?: Record<string, unknown>): void;
 }
 
 export interface WebServer {
@@ -92,6 +110,17 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
   api.use(authRoutes(ctx));
   api.use(userRoutes(ctx));
   api.use(cameraRoutes(ctx));
+  const guards: RouteGuards = {
+    session: requireSession(ctx),
+    admin: requireAdmin,
+    viewer: requireViewer,
+    user: (res) => {
+      const { user } = auth(res);
+      return { username: user.username, admin: user.admin, grants: user.grants };
+    },
+    audit: (action, req, res, target, detail) => ctx.audit.record(action, who(req, res), target, detail),
+  };
+  for (const routes of deps.apiRoutes ?? []) api.use(routes(guards));
   api.use((_req, res) => sendError(res, new ApiError(404, 'not_found', 'No such API route.')));
   app.use('/api', api);
   app.use(staticRoutes());

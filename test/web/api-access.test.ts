@@ -52,6 +52,8 @@ const table: Row[] = [
   { route: 'GET /api/events', call: (c) => c.get('/api/events'), expect: allowed(200, 200, 403) },
   { route: 'GET /api/events?camera=porch', call: (c) => c.get('/api/events?camera=porch'), expect: allowed(200, 200, 403) },
   { route: 'GET /api/events?camera=garden', call: (c) => c.get('/api/events?camera=garden'), expect: allowed(200, 403, 403) },
+  { route: 'GET /api/events/ev-porch-1', call: (c) => c.get('/api/events/ev-porch-1'), expect: allowed(200, 200, 403) },
+  { route: 'GET /api/events/ev-garden-1', call: (c) => c.get('/api/events/ev-garden-1'), expect: allowed(200, 403, 403) },
   { route: 'GET porch snapshot', call: (c) => c.get('/api/events/ev-porch-1/snapshot'), expect: allowed(200, 200, 403) },
   { route: 'GET garden snapshot', call: (c) => c.get('/api/events/ev-garden-1/snapshot?kind=frame'), expect: allowed(200, 403, 403) },
   { route: 'GET porch clip', call: (c) => c.get('/api/events/ev-porch-1/clip'), expect: allowed(200, 200, 403) },

@@ -178,3 +178,22 @@ describe('live view from an RTSP camera', () => {
     ws.close();
   });
 });
+
+test('the MPEG-1 fallback socket streams MPEG-TS for JSMpeg from the same authenticated gateway', async () => {
+  const clip = await personWalkClip();
+  const server = await startTestServer({ clipPath: clip.path });
+  try {
+    const admin = await setUp(server);
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws/mpeg1/porch`, { headers: { cookie: admin.cookie!, origin: server.url } });
+    const chunks: Buffer[] = [];
+    ws.on('message', (data) => chunks.push(data as Buffer));
+    await until(() => Buffer.concat(chunks).length >= 188 * 20, 'MPEG-TS packets');
+    const ts = Buffer.concat(chunks);
+    for (let i = 0; i < 20; i++) assert.equal(ts[i * 188], 0x47, 'TS sync byte every 188 bytes');
+    assert.deepEqual(server.liveStreams(), [{ camera: 'porch', format: 'mpeg1', watchers: 1 }]);
+    ws.close();
+    await until(() => server.liveStreams().length === 0, 'the fallback stream to stop');
+  } finally {
+    await server.stop();
+  }
+});

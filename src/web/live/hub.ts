@@ -103,7 +103,7 @@ class LiveStream {
     this.gotData = false;
     const { camera, url, format, logger } = this.opts;
     const command =
-      format === 'fmp4' ? repackageToFragmentedMp4(url) : transcodeToMpeg1(url, { width: 640, fps: 15, kbps: 800 });
+      format === 'fmp4' ? repackageToFragmentedMp4(url) : transcodeToMpeg1(url, { width: 640, fps: 24, kbps: 800 });
     this.command = command;
     if (format === 'fmp4') {
       this.splitter = new Fmp4Splitter(

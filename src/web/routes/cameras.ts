@@ -95,10 +95,10 @@ export function cameraRoutes(ctx: WebContext): Router {
   /** The event's camera, checked against the user's role before anything is decrypted. */
   const eventParam = async (req: Request, res: Response) => {
     const id = pathParam(req, 'id', idPattern);
-    const camera = await recordings().eventCamera(id);
-    if (!camera) throw notFound(`No event "${id}".`);
-    if (!canView(auth(res).user, camera)) throw forbidden(`No access to camera "${camera}".`);
-    return { id, camera };
+    const event = await recordings().getEvent(id);
+    if (!event) throw notFound(`No event "${id}".`);
+    if (!canView(auth(res).user, event.camera)) throw forbidden(`No access to camera "${event.camera}".`);
+    return { id, camera: event.camera, event };
   };
 
   const ms = z.coerce.number().int().min(0).max(8.64e15);
@@ -118,6 +118,11 @@ export function cameraRoutes(ctx: WebContext): Router {
     const cameras = q.camera ? [q.camera] : ctx.cameras().map((c) => c.name).filter((c) => canView(user, c));
     const events = cameras.length === 0 ? [] : await recordings().listEvents({ ...q, cameras });
     res.json({ events: events.filter((e) => canView(user, e.camera)), vault: ctx.vault.status() });
+  });
+
+  router.get('/events/:id', session, requireViewer, async (req, res) => {
+    const { event } = await eventParam(req, res);
+    res.json({ event, vault: ctx.vault.status() });
   });
 
   router.get('/events/:id/snapshot', session, requireViewer, async (req, res) => {
@@ -147,7 +152,11 @@ export function cameraRoutes(ctx: WebContext): Router {
   });
 
   router.get('/storage', session, requireViewer, async (_req, res) => {
-    res.json(await recordings().storageUsage());
+    const usage = await recordings().storageUsage();
+    const user = auth(res).user;
+    // Per-camera figures only for cameras the person may see.
+    const perCamera = Object.fromEntries(Object.entries(usage.perCamera).filter(([camera]) => canView(user, camera)));
+    res.json({ ...usage, perCamera });
   });
 
   // --- audit ------------------------------------------------------------------------------------

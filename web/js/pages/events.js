@@ -1,0 +1,130 @@
+import { get, post, put } from '../api.js';
+import { clear, field, form, formatTime, h, lockIcon, page, toast } from '../ui.js';
+
+/** The "vault locked — enter passphrase" state, with the form that unlocks it. */
+export function vaultLockedNotice(onUnlocked) {
+  return h('section', { class: 'card locked', 'aria-labelledby': 'vault-locked-title' },
+    h('h2', { id: 'vault-locked-title' }, lockIcon(), 'Vault locked — enter passphrase'),
+    h('p', {}, 'Recording goes on while the vault is locked. To see snapshots and clips, unlock it with the recording passphrase.'),
+    form({ class: 'inline', 'aria-label': 'Unlock the vault' }, [
+      field('Recording passphrase', h('input', { name: 'passphrase', type: 'password', required: true, autocomplete: 'current-password' })),
+      h('button', { type: 'submit', class: 'primary' }, 'Unlock'),
+    ], async (data) => {
+      await post('/vault/unlock', { passphrase: data.get('passphrase') });
+      toast('Vault unlocked');
+      onUnlocked();
+    }),
+  );
+}
+
+const dayBounds = (day) => {
+  const from = new Date(`${day}T00:00:00`).getTime();
+  return { from, to: from + 86_400_000 };
+};
+
+export async function timeline(main, { query }) {
+  const { cameras } = await get('/cameras');
+  const viewable = cameras.filter((c) => c.role === 'admin' || c.role === 'viewer');
+  const filters = { camera: query.get('camera') ?? '', label: query.get('label') ?? '', day: query.get('day') ?? '' };
+
+  const list = h('ol', { class: 'events', 'aria-live': 'polite' });
+  const more = h('button', { type: 'button', hidden: true }, 'Older events');
+  const lockSlot = h('div');
+  let oldest;
+
+  async function load(reset) {
+    if (reset) {
+      clear(list);
+      oldest = undefined;
+    }
+    const params = new URLSearchParams({ limit: '50' });
+    if (filters.camera) params.set('camera', filters.camera);
+    if (filters.label) params.set('label', filters.label);
+    if (filters.day) {
+      const { from, to } = dayBounds(filters.day);
+      params.set('from', String(from));
+      params.set('to', String(to));
+    }
+    if (oldest) params.set('before', String(oldest));
+    let reply;
+    try {
+      reply = await get(`/events?${params}`);
+    } catch (err) {
+      clear(list, h('li', { class: 'empty' }, err.message));
+      return;
+    }
+    const unlocked = reply.vault.unlocked;
+    clear(lockSlot, unlocked ? null : vaultLockedNotice(() => load(true)));
+    if (reset && reply.events.length === 0) list.append(h('li', { class: 'empty' }, 'No events match.'));
+    for (const e of reply.events) {
+      list.append(
+        h('li', { class: 'event' },
+          h('a', { href: `#/event/${e.id}` },
+            unlocked && e.hasSnapshot
+              ? h('img', { src: `/api/events/${e.id}/snapshot?kind=crop`, alt: `${e.label} on ${e.camera}`, loading: 'lazy', width: 96, height: 96 })
+              : h('div', { class: 'thumb-locked', 'aria-hidden': 'true' }, unlocked ? '—' : lockIcon()),
+            h('div', {},
+              h('strong', {}, `${e.label}`), ` on ${e.camera}`, e.kept ? h('span', { class: 'badge kept' }, 'kept') : null,
+              h('br'),
+              h('time', { datetime: new Date(e.start).toISOString() }, formatTime(e.start)),
+              e.end ? ` · ${Math.max(1, Math.round((e.end - e.start) / 1000))} s` : ' · ongoing',
+            ),
+          ),
+        ),
+      );
+    }
+    if (reply.events.length > 0) oldest = reply.events.at(-1).start;
+    more.hidden = reply.events.length < 50;
+  }
+  more.addEventListener('click', () => load(false));
+
+  const cameraSelect = h('select', { name: 'camera' },
+    h('option', { value: '' }, 'All cameras'),
+    viewable.map((c) => h('option', { value: c.name, selected: c.name === filters.camera }, c.name)),
+  );
+  const filterForm = form({ class: 'filters', role: 'search', 'aria-label': 'Filter events' }, [
+    field('Camera', cameraSelect),
+    field('Object', h('input', { name: 'label', type: 'text', value: filters.label, placeholder: 'person, cat…', maxlength: 32, required: false })),
+    field('Day', h('input', { name: 'day', type: 'date', value: filters.day, required: false })),
+    h('button', { type: 'submit' }, 'Show'),
+  ], async (data) => {
+    filters.camera = String(data.get('camera') ?? '');
+    filters.label = String(data.get('label') ?? '').trim();
+    filters.day = String(data.get('day') ?? '');
+    await load(true);
+  });
+
+  clear(main, page('Events', filterForm, lockSlot, list, more));
+  await load(true);
+}
+
+export async function clip(main, { params: [id] }) {
+  const { event: e, vault } = await get(`/events/${id}`);
+  const keep = h('button', { type: 'button', 'aria-pressed': String(e.kept) }, e.kept ? 'Kept ✓' : 'Keep');
+  keep.addEventListener('click', async () => {
+    const kept = keep.getAttribute('aria-pressed') !== 'true';
+    await put(`/events/${id}/kept`, { kept });
+    keep.setAttribute('aria-pressed', String(kept));
+    keep.textContent = kept ? 'Kept ✓' : 'Keep';
+    toast(kept ? 'This event will not be deleted by retention.' : 'This event follows retention again.');
+  });
+  const body = !vault.unlocked
+    ? vaultLockedNotice(() => clip(main, { params: [id] }))
+    : e.hasClip
+      ? h('video', { class: 'clip', controls: true, preload: 'metadata', playsinline: true, src: `/api/events/${id}/clip`, 'aria-label': `Clip of ${e.label} on ${e.camera}` })
+      : h('p', {}, 'No clip was recorded for this event.');
+  clear(
+    main,
+    page(
+      `${e.label} on ${e.camera}`,
+      h('p', {}, h('time', { datetime: new Date(e.start).toISOString() }, formatTime(e.start)), ` · score ${Math.round(e.score * 100)} %`,
+        e.zones.length ? ` · zones: ${e.zones.join(', ')}` : ''),
+      body,
+      h('div', { class: 'toolbar' },
+        h('a', { class: 'button', href: '#/events' }, '← Events'),
+        vault.unlocked && e.hasClip ? h('a', { class: 'button', href: `/api/events/${id}/clip?download=1`, download: '' }, 'Download MP4') : null,
+        keep,
+      ),
+    ),
+  );
+}

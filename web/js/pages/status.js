@@ -1,0 +1,70 @@
+import { get, post } from '../api.js';
+import { clear, formatBytes, formatTime, h, page, toast } from '../ui.js';
+import { vaultLockedNotice } from './events.js';
+
+export async function render(main, ctx) {
+  const { cameras } = await get('/cameras');
+  const isViewer = ctx.session.user.admin || Object.values(ctx.session.user.grants).includes('viewer');
+  const vault = await get('/vault');
+  let storage = null;
+  let storageError = null;
+  if (isViewer) {
+    try {
+      storage = await get('/storage');
+    } catch (err) {
+      storageError = err.message;
+    }
+  }
+
+  const cameraTable = h('table', {},
+    h('caption', {}, 'Cameras'),
+    h('thead', {}, h('tr', {}, ['Camera', 'State', 'Frames/s', 'Since', 'Shutter', 'Problem'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {},
+      cameras.map((c) =>
+        h('tr', {},
+          h('th', { scope: 'row' }, h('a', { href: `#/camera/${c.name}` }, c.name)),
+          h('td', {}, h('span', { class: `badge ${c.state}` }, c.state)),
+          h('td', {}, String(c.fps)),
+          h('td', {}, formatTime(c.since)),
+          h('td', {}, c.shutter ?? '—'),
+          h('td', {}, c.lastError ?? ''),
+        ),
+      ),
+    ),
+  );
+
+  const vaultSection = h('section', { class: 'card' },
+    h('h2', {}, 'Vault'),
+    !vault.initialised
+      ? h('p', {}, 'The vault has not been set up.')
+      : vault.unlocked
+        ? [
+            h('p', {}, 'Unlocked: snapshots and clips can be viewed.'),
+            isViewer
+              ? h('button', { type: 'button', onclick: async () => {
+                  await post('/vault/lock');
+                  toast('Vault locked');
+                  render(main, ctx);
+                } }, 'Lock now')
+              : null,
+          ]
+        : isViewer
+          ? vaultLockedNotice(() => render(main, ctx))
+          : h('p', {}, 'Locked.'),
+  );
+
+  const storageSection = isViewer
+    ? h('section', { class: 'card' },
+        h('h2', {}, 'Storage'),
+        storage
+          ? [
+              h('meter', { min: 0, max: storage.totalBytes, value: storage.totalBytes - storage.freeBytes, 'aria-label': 'Disk used' }),
+              h('p', {}, `${formatBytes(storage.usedByVoletBytes)} used by Volet · ${formatBytes(storage.freeBytes)} free of ${formatBytes(storage.totalBytes)}`),
+              h('ul', {}, Object.entries(storage.perCamera).map(([cam, bytes]) => h('li', {}, `${cam}: ${formatBytes(bytes)}`))),
+            ]
+          : h('p', {}, storageError ?? ''),
+      )
+    : null;
+
+  clear(main, page('Status', cameraTable, vaultSection, storageSection));
+}

@@ -189,10 +189,9 @@ export class ShutterController extends EventEmitter<ControllerEvents> {
   }
 
   private updateIntrusion(next: IntrusionState, what: string): void {
-    const changed = next.armed !== this.intrusion.armed || next.triggered !== this.intrusion.triggered;
+    if (next.armed === this.intrusion.armed && next.triggered === this.intrusion.triggered) return; // a panel repeating itself
     this.intrusion = next;
     this.repo.saveIntrusion(next);
-    if (!changed) return;
     this.logger.warn({ by: next.by, armed: next.armed, triggered: next.triggered }, `intrusion alarm ${what}`);
     this.safely('audit', () =>
       this.audit?.record('settings_changed', { actor: next.by }, 'privacy.intrusion', { armed: next.armed, triggered: next.triggered }),

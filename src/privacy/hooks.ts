@@ -46,10 +46,10 @@ export class HttpHook implements ShutterHook {
       });
     } catch (err) {
       const cause = (err as Error).name === 'TimeoutError' ? `no answer within ${this.config.timeoutSeconds} s` : describe(err);
-      throw new Error(`${method} ${maskUrl(url)} failed: ${cause}`);
+      throw new Error(`${method} ${shown(url)} failed: ${cause}`);
     }
     await response.body?.cancel();
-    if (!response.ok) throw new Error(`${method} ${maskUrl(url)} answered ${response.status} ${response.statusText}`);
+    if (!response.ok) throw new Error(`${method} ${shown(url)} answered ${response.status} ${response.statusText}`);
   }
 }
 
@@ -69,7 +69,7 @@ export class OnvifHook implements ShutterHook {
   }
 
   private async gotoPreset(preset: string): Promise<void> {
-    const where = maskUrl(this.config.url);
+    const where = shown(this.config.url);
     try {
       const cam = await this.connected();
       const presets = await call<Record<string, string>>((cb) => cam.getPresets({}, cb)).catch(() => ({}) as Record<string, string>);
@@ -100,6 +100,12 @@ export class OnvifHook implements ShutterHook {
     })();
     return this.cam;
   }
+}
+
+/** A URL fit for the log: no password, no query string (camera CGIs often carry credentials there). */
+function shown(url: string): string {
+  const parsed = new URL(url);
+  return maskUrl(`${parsed.protocol}//${parsed.username ? `${parsed.username}:${parsed.password}@` : ''}${parsed.host}${parsed.pathname}`);
 }
 
 function call<T = unknown>(run: (cb: (err: Error | null, data?: T) => void) => void): Promise<T> {

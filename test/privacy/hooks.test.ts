@@ -98,7 +98,7 @@ test('failing hooks are logged and never hold the shutter', async (t) => {
         'cameras:',
         '  porch:',
         '    hook:',
-        `      http: { open: '${base}/open', close: '${base}/close' }`,
+        `      http: { open: '${base}/open?pwd=hunter2', close: '${base}/close?pwd=hunter2' }`,
         "      onvif: { url: 'http://127.0.0.1:1/onvif/device_service', user: admin, password: secret, openPreset: watch, closePreset: wall, timeoutSeconds: 2 }",
       ].join('\n'),
     ),
@@ -112,4 +112,5 @@ test('failing hooks are logged and never hold the shutter', async (t) => {
   assert.match(String(failures.find((l) => l.hook === 'http')?.err), /answered 500/);
   assert.match(String(failures.find((l) => l.hook === 'onvif')?.err), /ONVIF http:\/\/127\.0\.0\.1:1\/onvif\/device_service: going to preset "wall" failed/);
   assert.ok(!JSON.stringify(h.logLines).includes('secret'), 'the ONVIF password never reaches the log');
+  assert.ok(!JSON.stringify(h.logLines).includes('hunter2'), 'nor a password in a hook URL\'s query string');
 });

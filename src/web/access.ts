@@ -78,8 +78,13 @@ export interface RecordingsAccess {
   eventClip(id: string): Promise<ClipSource | undefined>;
   /** Resolves false when the event does not exist. */
   keepEvent(id: string, kept: boolean): Promise<boolean>;
-  /** One event's metadata (no decryption), also used for permission checks before anything is decrypted. */
-  getEvent(id: string): Promise<RecordedEvent | undefined>;
+  /** Camera of an event, for permission checks before anything is decrypted. */
+  eventCamera(id: string): Promise<string | undefined>;
+  /**
+   * One event (for the clip page and notification links). Optional: without it the viewer looks
+   * the id up among the camera's 500 newest events.
+   */
+  getEvent?(id: string): Promise<RecordedEvent | undefined>;
   storageUsage(): Promise<StorageUsage>;
 }
 

@@ -379,6 +379,35 @@ describe('recordings', () => {
     assert.ok(actions.includes('vault_lock'));
   });
 
+  test('one event is found even when RecordingsAccess has no getEvent', async () => {
+    const withGetEvent = await admin.get('/api/events/ev1');
+    assert.equal(withGetEvent.json.event.camera, 'porch');
+    const recordings = server.recordings as { getEvent?: unknown };
+    const original = recordings.getEvent;
+    recordings.getEvent = undefined;
+    try {
+      const res = await admin.get('/api/events/ev1');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.json.event, withGetEvent.json.event);
+    } finally {
+      recordings.getEvent = original;
+    }
+  });
+
+  test('an event list sealed in the locked vault answers 423 vault_locked', async () => {
+    const original = server.recordings.listEvents;
+    server.recordings.listEvents = async () => {
+      throw Object.assign(new Error('locked'), { name: 'VaultLockedError' });
+    };
+    try {
+      const res = await admin.get('/api/events');
+      assert.equal(res.status, 423);
+      assert.equal(res.json.error.code, 'vault_locked');
+    } finally {
+      server.recordings.listEvents = original;
+    }
+  });
+
   test('a snapshot is the decrypted JPEG', async () => {
     const res = await fetch(`${server.url}/api/events/ev1/snapshot?kind=frame`, { headers: { cookie: admin.cookie! } });
     assert.equal(res.status, 200);

@@ -79,6 +79,9 @@ export class MemoryRecordings implements RecordingsAccess {
       .sort((a, b) => b.start - a.start)
       .slice(0, filter.limit);
   }
+  async eventCamera(id: string): Promise<string | undefined> {
+    return this.events.get(id)?.camera;
+  }
   async getEvent(id: string): Promise<RecordedEvent | undefined> {
     return this.events.get(id);
   }

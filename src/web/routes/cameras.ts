@@ -95,10 +95,10 @@ export function cameraRoutes(ctx: WebContext): Router {
   /** The event's camera, checked against the user's role before anything is decrypted. */
   const eventParam = async (req: Request, res: Response) => {
     const id = pathParam(req, 'id', idPattern);
-    const event = await recordings().getEvent(id);
-    if (!event) throw notFound(`No event "${id}".`);
-    if (!canView(auth(res).user, event.camera)) throw forbidden(`No access to camera "${event.camera}".`);
-    return { id, camera: event.camera, event };
+    const camera = await recordings().eventCamera(id);
+    if (!camera) throw notFound(`No event "${id}".`);
+    if (!canView(auth(res).user, camera)) throw forbidden(`No access to camera "${camera}".`);
+    return { id, camera };
   };
 
   const ms = z.coerce.number().int().min(0).max(8.64e15);
@@ -121,7 +121,12 @@ export function cameraRoutes(ctx: WebContext): Router {
   });
 
   router.get('/events/:id', session, requireViewer, async (req, res) => {
-    const { event } = await eventParam(req, res);
+    const { id, camera } = await eventParam(req, res);
+    const r = recordings();
+    const event = r.getEvent
+      ? await r.getEvent(id)
+      : (await r.listEvents({ cameras: [camera], limit: 500 })).find((e) => e.id === id);
+    if (!event) throw notFound(`No event "${id}".`);
     res.json({ event, vault: ctx.vault.status() });
   });
 

@@ -50,6 +50,13 @@ export async function timeline(main, { query }) {
     try {
       reply = await get(`/events?${params}`);
     } catch (err) {
+      if (err.code === 'vault_locked') {
+        // Event details are sealed in the vault too: nothing to list until it is unlocked.
+        clear(lockSlot, vaultLockedNotice(() => load(true)));
+        clear(list);
+        more.hidden = true;
+        return;
+      }
       clear(list, h('li', { class: 'empty' }, err.message));
       return;
     }
@@ -99,7 +106,15 @@ export async function timeline(main, { query }) {
 }
 
 export async function clip(main, { params: [id] }) {
-  const { event: e, vault } = await get(`/events/${id}`);
+  let reply;
+  try {
+    reply = await get(`/events/${id}`);
+  } catch (err) {
+    if (err.code !== 'vault_locked') throw err;
+    clear(main, page('Event', vaultLockedNotice(() => clip(main, { params: [id] }))));
+    return;
+  }
+  const { event: e, vault } = reply;
   const keep = h('button', { type: 'button', 'aria-pressed': String(e.kept) }, e.kept ? 'Kept ✓' : 'Keep');
   keep.addEventListener('click', async () => {
     const kept = keep.getAttribute('aria-pressed') !== 'true';

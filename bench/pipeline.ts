@@ -78,7 +78,7 @@ async function withVolet<T>(camera: RtspCamera, n: number, models: string, body:
   const cache = mkdtempSync('/dev/shm/volet-bench-');
   await Vault.init(dir, 'benchmark passphrase', { limits: { opslimit: 1, memlimit: 8 * 1024 * 1024 } });
   const silent = createLogger('error', new Writable({ write: (_c, _e, done) => done() }));
-  const volet = await startVolet(benchConfig(camera, n, models, dir, cache), silent);
+  const volet = await startVolet(benchConfig(camera, n, models, dir, cache), silent, { web: false });
   try {
     return await body(volet);
   } finally {

@@ -3,11 +3,17 @@ import { createDetector, type ObjectDetector } from '../detect/detector.ts';
 import { defaultModelsDir, resolveModelPath } from '../detect/models.ts';
 import { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
+import { Notifier } from '../notify/notifier.ts';
 import { CameraPipeline } from '../pipeline/camera-pipeline.ts';
 import { DetectScheduler } from '../pipeline/detect-scheduler.ts';
-import { openStorage, type OpenStorage } from './storage.ts';
 import { EventRecorder } from '../record/event-recorder.ts';
 import { Recorder } from '../record/recorder.ts';
+import { Recordings } from '../record/recordings.ts';
+import type { Vault } from '../vault/vault.ts';
+import { UserRepository, canView } from '../web/auth/users.ts';
+import { createWebServer, type WebServer } from '../web/server.ts';
+import type { VaultAccess } from '../web/access.ts';
+import { openStorage, type OpenStorage } from './storage.ts';
 
 export interface RunningVolet {
   bus: EventBus;
@@ -15,11 +21,17 @@ export interface RunningVolet {
   recorders: Map<string, Recorder>;
   detector: ObjectDetector;
   storage: OpenStorage;
+  notifier: Notifier;
+  web?: WebServer;
   stop(): Promise<void>;
 }
 
 export interface StartOptions {
   modelsDir?: string;
+  /** Serve the web viewer (default true). */
+  web?: boolean;
+  /** Tests only: cheaper password hashing in the viewer. */
+  webSecurity?: Parameters<typeof createWebServer>[0]['security'];
 }
 
 /** Builds the whole system from a validated config. Nothing starts unless everything could be built. */
@@ -34,55 +46,106 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
     labels: allTrackedLabels(config),
   });
   const cameras = Object.entries(config.cameras).filter(([, camera]) => camera.enabled);
+  let recordings: Recordings | undefined;
   let storage: OpenStorage;
   try {
-    storage = await openStorage(config, logger);
+    storage = await openStorage(config, logger, { onLock: () => void recordings?.forgetPlaintext() });
   } catch (err) {
     await detector.close();
     throw err;
   }
-  const scheduler = new DetectScheduler(detector, (camera, err) =>
-    logger.error({ camera, err: (err as Error).message }, 'detection failed'),
-  );
+  const scheduler = new DetectScheduler(detector, (camera, err) => logger.error({ camera, err: (err as Error).message }, 'detection failed'));
   const pipelines = new Map<string, CameraPipeline>();
-  const recorders = new Map<string, Recorder>();
   for (const [name, camera] of cameras) {
     const input = detector.inputSizeFor(camera.detect.width, camera.detect.height);
     pipelines.set(
       name,
-      new CameraPipeline({
-        name,
-        camera,
-        defaultObjects: config.detector.labels,
-        scheduler,
-        regionMinSide: Math.max(input.width, input.height),
+      new CameraPipeline({ name, camera, defaultObjects: config.detector.labels, scheduler, regionMinSide: Math.max(input.width, input.height), bus, logger }),
+    );
+  }
+
+  const recorders = new Map<string, Recorder>();
+  let eventRecorder: EventRecorder | undefined;
+  const startRecording = async () => {
+    const store = storage.store;
+    if (!store || eventRecorder) return;
+    for (const [name, camera] of cameras) {
+      const recorder = new Recorder({
+        camera: name,
+        url: camera.main,
+        mode: camera.record.mode,
+        preRollSeconds: camera.record.preRollSeconds,
+        postRollSeconds: camera.record.postRollSeconds,
+        segmentSeconds: config.storage.segmentSeconds,
+        cacheDir: config.storage.cachePath,
+        store,
         bus,
         logger,
-      }),
-    );
-    if (storage.store) {
-      recorders.set(
-        name,
-        new Recorder({
-          camera: name,
-          url: camera.main,
-          mode: camera.record.mode,
-          preRollSeconds: camera.record.preRollSeconds,
-          postRollSeconds: camera.record.postRollSeconds,
-          segmentSeconds: config.storage.segmentSeconds,
-          cacheDir: config.storage.cachePath,
-          store: storage.store,
-          bus,
-          logger,
-        }),
-      );
+      });
+      recorders.set(name, recorder);
+      await recorder.start();
     }
-  }
-  const eventRecorder = storage.store
-    ? new EventRecorder({ bus, index: storage.index, store: storage.store, logger, cameras: new Set(recorders.keys()) })
-    : undefined;
-  for (const recorder of recorders.values()) await recorder.start();
+    eventRecorder = new EventRecorder({ bus, index: storage.index, store, logger, cameras: new Set(recorders.keys()) });
+  };
+  recordings = new Recordings({
+    storageDir: storage.dir,
+    index: storage.index,
+    vault: () => storage.vault,
+    bus,
+    cacheDir: config.storage.cachePath,
+    padding: (camera) => {
+      const record = config.cameras[camera]?.record ?? { preRollSeconds: 0, postRollSeconds: 0 };
+      return { before: record.preRollSeconds * 1000, after: record.postRollSeconds * 1000 };
+    },
+  });
+
+  const users = new UserRepository(storage.db);
+  const viewerBaseUrl = `${config.web.https ? 'https' : 'http'}://${config.web.host === '0.0.0.0' ? 'localhost' : config.web.host}:${config.web.port}`;
+  const notifier = new Notifier({
+    db: storage.db,
+    logger,
+    viewerBaseUrl,
+    presence: () => 'unknown',
+    config: config.notifications,
+    mayNotify: (userId, camera) => {
+      const user = users.byId(userId);
+      return user !== undefined && canView(user, camera);
+    },
+  });
+  notifier.attach(bus);
+
+  await startRecording();
   for (const pipeline of pipelines.values()) pipeline.start();
+
+  let web: WebServer | undefined;
+  if (opts.web !== false) {
+    const vaultAccess: VaultAccess = {
+      status: () => ({ initialised: storage.vault !== undefined, unlocked: storage.vault?.isUnlocked ?? false }),
+      unlock: async (passphrase) => requireVault(storage.vault).unlock(passphrase),
+      lock: () => storage.vault?.lock(),
+      init: async (passphrase) => {
+        await storage.initVault(passphrase);
+        await startRecording();
+      },
+    };
+    web = await createWebServer({
+      config: config.web,
+      db: storage.db,
+      bus,
+      logger,
+      dataDir: storage.dir,
+      cameras: () =>
+        [...pipelines.entries()].map(([name, p]) => ({
+          name,
+          status: p.supervisor.status,
+          detect: { width: config.cameras[name].detect.width, height: config.cameras[name].detect.height },
+        })),
+      liveSource: (camera) => (pipelines.has(camera) ? config.cameras[camera].main : undefined),
+      vault: vaultAccess,
+      recordings,
+      security: opts.webSecurity,
+    });
+  }
 
   return {
     bus,
@@ -90,15 +153,24 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
     recorders,
     detector,
     storage,
+    notifier,
+    web,
     async stop() {
-      await Promise.all([...pipelines.values()].map((p) => p.stop()));
-      await Promise.all([...recorders.values()].map((r) => r.stop()));
+      await web?.close();
+      await Promise.all([...[...pipelines.values()].map((p) => p.stop()), ...[...recorders.values()].map((r) => r.stop())]);
       await eventRecorder?.stop();
+      await notifier.close();
       await scheduler.close();
       await detector.close();
+      await recordings?.forgetPlaintext();
       storage.close();
     },
   };
+}
+
+function requireVault(vault: Vault | undefined): Vault {
+  if (!vault) throw new Error('the vault is not initialised yet');
+  return vault;
 }
 
 /** The detector reports every label some camera tracks, each at the lowest score any camera wants. */

@@ -9,7 +9,7 @@ import { RetentionRunner } from '../storage/retention-runner.ts';
 import { StorageIndex } from '../storage/storage-index.ts';
 import { VaultStore } from '../storage/vault-store.ts';
 import { keyFilePath } from '../vault/keyfile.ts';
-import { Vault } from '../vault/vault.ts';
+import { Vault, type VaultOptions } from '../vault/vault.ts';
 
 export interface OpenStorage {
   dir: string;
@@ -19,15 +19,18 @@ export interface OpenStorage {
   vault?: Vault;
   store?: VaultStore;
   retention?: RetentionRunner;
+  /** Creates the vault (first setup) and makes recording possible. */
+  initVault(passphrase: string): Promise<Vault>;
   close(): void;
 }
 
 const TMPFS_MAGIC = 0x01021994;
 
 /** Opens the data directory: index, crash recovery, vault public key, retention. */
-export async function openStorage(config: VoletConfig, logger: Logger): Promise<OpenStorage> {
+export async function openStorage(config: VoletConfig, logger: Logger, vaultOptions: VaultOptions = {}): Promise<OpenStorage> {
   const dir = resolve(config.storage.path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  await assertRamCache(config.storage.cachePath);
   const db = openDatabase(join(dir, 'volet.db'));
   const index = new StorageIndex(db);
   const report = await recoverStorage(dir, index);
@@ -36,30 +39,34 @@ export async function openStorage(config: VoletConfig, logger: Logger): Promise<
   for (const name of report.droppedRows) logger.warn({ file: name }, 'recovery: dropped index row whose file is gone');
   for (const q of report.quarantined) logger.error({ file: q.name, reason: q.reason }, 'recovery: quarantined damaged file');
 
-  const opened: OpenStorage = { dir, db, index, close: () => db.close() };
-  if (!existsSync(keyFilePath(dir))) {
-    logger.warn({ dir }, 'vault not initialised: nothing is recorded until it is (web setup or "volet vault init")');
-    return opened;
-  }
-  await assertRamCache(config.storage.cachePath);
-  const vault = await Vault.open(dir);
-  let retention: RetentionRunner | undefined;
-  const store = new VaultStore({ dir, index, publicKey: vault.publicKey, logger, onDiskFull: async () => void (await retention?.runOnce()) });
   const padding = Math.max(0, ...Object.values(config.cameras).map((c) => Math.max(c.record.preRollSeconds, c.record.postRollSeconds)));
-  retention = new RetentionRunner({ store, index, retention: config.storage.retention, eventPaddingMs: { before: padding * 1000, after: padding * 1000 }, logger });
-  await retention.runOnce();
-  retention.start();
-  return {
-    ...opened,
-    vault,
-    store,
-    retention,
+  const storage: OpenStorage = {
+    dir,
+    db,
+    index,
+    async initVault(passphrase) {
+      if (storage.vault) throw new Error('the vault is already initialised');
+      await Vault.init(dir, passphrase);
+      return attach();
+    },
     close() {
-      retention?.stop();
-      vault.lock();
+      storage.retention?.stop();
+      storage.vault?.lock();
       db.close();
     },
   };
+  const attach = async (): Promise<Vault> => {
+    const vault = await Vault.open(dir, vaultOptions);
+    const store = new VaultStore({ dir, index, publicKey: vault.publicKey, logger, onDiskFull: async () => void (await retention.runOnce()) });
+    const retention = new RetentionRunner({ store, index, retention: config.storage.retention, eventPaddingMs: { before: padding * 1000, after: padding * 1000 }, logger });
+    await retention.runOnce();
+    retention.start();
+    Object.assign(storage, { vault, store, retention });
+    return vault;
+  };
+  if (existsSync(keyFilePath(dir))) await attach();
+  else logger.warn({ dir }, 'vault not initialised: nothing is recorded until it is (web setup or "volet vault init")');
+  return storage;
 }
 
 /** Plaintext video may only ever sit in RAM: refuse a cache directory on a disk. */

@@ -121,7 +121,7 @@ const detectorSchema = z
 const webSchema = z
   .strictObject({
     host: z.string().min(1).default('0.0.0.0').describe('Address the web viewer listens on.'),
-    port: intBetween(1, 65535).default(8443).describe('Port of the web viewer.'),
+    port: intBetween(0, 65535).default(8443).describe('Port of the web viewer (0 picks a free one).'),
     https: z.boolean().default(true).describe('Serve HTTPS with a self-signed certificate unless cert/key are given.'),
     cert: z.string().optional().describe('Path to a PEM certificate.'),
     key: z.string().optional().describe('Path to a PEM private key.'),
@@ -160,12 +160,135 @@ const notificationsSchema = z
   })
   .prefault({});
 
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a 24-hour time "HH:MM"');
+const isTimeZone = (name: string) => {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const secretToken = z
+  .string()
+  .min(16, 'must be at least 16 characters: use a long random value, e.g. from "openssl rand -hex 24"');
+const deviceAddress = z
+  .string()
+  .regex(
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/,
+    'must be a host name or IP address, optionally with :port (IPv6 in brackets)',
+  );
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const allCameras = (what: string) =>
+  z.array(cameraName).optional().describe(`Cameras ${what}; default: every camera.`);
+
+const residentSchema = z.strictObject({
+  token: secretToken.describe("This resident's token for POST /api/privacy/presence (Authorization: Bearer)."),
+  devices: z
+    .array(deviceAddress)
+    .default([])
+    .describe('Phones on the LAN: a seen device means home. host = ping, host:port = TCP connect to an open port.'),
+});
+
+const shutterScheduleSchema = z
+  .strictObject({
+    name: z.string().min(1).max(64).describe('Shown as who changed the shutter.'),
+    cameras: allCameras('the window applies to'),
+    days: z
+      .array(weekday)
+      .min(1)
+      .default(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])
+      .describe('Days the window starts on (a window crossing midnight ends the next day).'),
+    from: clockTime.describe('Local start time, inclusive.'),
+    to: z
+      .union([clockTime, z.literal('24:00')])
+      .describe('Local end time, exclusive; earlier than from = the next day.'),
+    state: z.enum(['closed', 'open']).default('closed').describe('Shutter state while the window is active.'),
+  })
+  .refine((s) => s.from !== s.to, { message: 'from and to must differ', path: ['to'] });
+
+const shutterHookSchema = z.strictObject({
+  http: z
+    .strictObject({
+      open: httpUrl.describe('Requested when the shutter opens.'),
+      close: httpUrl.describe('Requested when the shutter closes.'),
+      method: z.enum(['GET', 'POST', 'PUT']).default('POST').describe('HTTP method; POST and PUT send {camera, state}.'),
+      timeoutSeconds: intBetween(1, 60).default(5).describe('Give up on the request after this long.'),
+    })
+    .optional()
+    .describe('Call a URL when the shutter changes.'),
+  onvif: z
+    .strictObject({
+      url: httpUrl.describe('ONVIF device service, e.g. http://192.168.1.20:8000/onvif/device_service.'),
+      user: z.string().optional().describe('ONVIF user name.'),
+      password: z.string().optional().describe('ONVIF password.'),
+      openPreset: z.string().min(1).describe('PTZ preset (name or token) to go to when the shutter opens.'),
+      closePreset: z.string().min(1).describe('PTZ preset (name or token) to go to when it closes, e.g. facing a wall.'),
+      timeoutSeconds: intBetween(1, 60).default(10).describe('Give up on the camera after this long.'),
+    })
+    .optional()
+    .describe('Turn a PTZ camera to a preset when the shutter changes.'),
+});
+
 const privacySchema = z
   .strictObject({
     restore: z
       .enum(['last', 'closed', 'open'])
       .default('last')
       .describe('Shutter state at start-up: restore the last one, or fail closed/open.'),
+    timeZone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone such as "Europe/Paris"')
+      .optional()
+      .describe("Time zone of the schedules, e.g. Europe/Paris; default: the system's zone."),
+    autoReopenMinutes: intBetween(0, 10080)
+      .default(0)
+      .describe('Reopen a manual close after this many minutes on cameras without presence; 0 = never.'),
+    residents: z
+      .record(z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'resident names use 1–32 letters, digits, - and _'), residentSchema)
+      .default({})
+      .describe('People whose presence closes the shutters, each with a token and optional LAN devices.'),
+    presence: z
+      .strictObject({
+        cameras: allCameras('closed while a resident is home'),
+        closeWhenHome: z
+          .boolean()
+          .default(true)
+          .describe('Close while any resident is home; false = presence is reported but moves no shutter.'),
+        lan: z
+          .strictObject({
+            intervalSeconds: intBetween(5, 3600).default(30).describe('How often resident devices are probed.'),
+            awayAfterMinutes: intBetween(1, 1440)
+              .default(10)
+              .describe('A resident whose devices were not seen for this long is away.'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    schedules: z.array(shutterScheduleSchema).default([]).describe('Weekly windows of local time that close (or open) shutters.'),
+    intrusion: z
+      .strictObject({
+        token: secretToken
+          .optional()
+          .describe('Token of POST /api/privacy/intrusion (alarm panel, door sensor); absent = endpoint off.'),
+        cameras: allCameras('opened by a triggered alarm'),
+        overridePresence: z
+          .boolean()
+          .default(true)
+          .describe('A triggered alarm opens shutters even while residents are home.'),
+      })
+      .prefault({}),
+    cameras: z
+      .record(
+        cameraName,
+        z.strictObject({
+          autoReopenMinutes: intBetween(0, 10080).optional().describe('Overrides privacy.autoReopenMinutes.'),
+          hook: shutterHookSchema.optional().describe('Tell the camera itself when its shutter changes.'),
+        }),
+      )
+      .default({})
+      .describe('Per-camera privacy settings.'),
   })
   .prefault({});
 

@@ -31,7 +31,7 @@ test('recording round trip: encrypted segments and event files, exported to a pl
     `cameras:\n  porch:\n    main: ${camera.url('/main')}\n    sub: ${camera.url('/sub')}\n    record: { mode: continuous }\n`,
   );
   await initTestVault(t.storageDir);
-  const volet = await startVolet(t.config, t.logger);
+  const volet = await startVolet(t.config, t.logger, { web: false });
   try {
     await waitFor('an event and 6 stored segments', () => volet.storage.index.allFiles().filter((f) => f.kind === 'segment').length >= 6 && volet.storage.index.events().some((e) => e.endMs !== null), 90_000);
     await waitFor('the event files', () => volet.storage.index.allFiles().some((f) => f.kind === 'snapshot'), 20_000);
@@ -122,7 +122,7 @@ test('events mode keeps only the footage around events, with pre-roll from RAM',
     `cameras:\n  porch:\n    main: ${camera.url('/main')}\n    sub: ${camera.url('/sub')}\n    record: { mode: events, preRollSeconds: 2, postRollSeconds: 1 }\n`,
   );
   await initTestVault(t.storageDir);
-  const volet = await startVolet(t.config, t.logger);
+  const volet = await startVolet(t.config, t.logger, { web: false });
   try {
     await waitFor('the event to end', () => volet.storage.index.events().some((e) => e.endMs !== null), 60_000);
     await waitFor('the clip to end', () => volet.pipelines.get('porch')!.supervisor.status.state === 'backoff', 30_000);
@@ -149,7 +149,7 @@ test('a plaintext cache on a disk is refused before anything records', async () 
   await initTestVault(t.storageDir);
   const config = { ...t.config, storage: { ...t.config.storage, cachePath: join(t.dir, 'cache-on-disk') } };
   try {
-    await assert.rejects(startVolet(config, t.logger), /not a RAM filesystem/);
+    await assert.rejects(startVolet(config, t.logger, { web: false }), /not a RAM filesystem/);
     assert.equal(existsSync(join(t.dir, 'cache-on-disk')), true);
     assert.deepEqual(filesUnder(join(t.dir, 'cache-on-disk')), []);
   } finally {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { startVolet } from '../../app/start.ts';
+import { initDemoVault, withDemoCamera } from '../../app/demo.ts';
+import { ensureModel } from '../../app/ensure-model.ts';
+import { startVolet, type RunningVolet } from '../../app/start.ts';
 import { createLogger } from '../../log/logger.ts';
 import { loadConfigOrExit } from '../config-option.ts';
 
@@ -8,27 +10,40 @@ export function registerRunCommand(program: Command): void {
     .command('run')
     .description('Start Volet with the configured cameras (a built-in demo camera when none is configured)')
     .action(async (_opts: unknown, command: Command) => {
-      const config = loadConfigOrExit(command);
+      let config = loadConfigOrExit(command);
       const logger = createLogger(config.log.level);
-      if (Object.keys(config.cameras).length === 0) {
-        logger.warn('no camera configured: add one to volet.yml (see volet.example.yml)');
-      }
-      let volet;
+      let volet: RunningVolet;
       try {
+        await ensureModel(config.detector.model, logger);
+        if (Object.keys(config.cameras).length === 0) {
+          logger.warn('no camera configured: running the built-in demo camera (add cameras to volet.yml, see volet.example.yml)');
+          config = await withDemoCamera(config);
+          const passphrase = await initDemoVault(config.storage.path);
+          if (passphrase) {
+            process.stdout.write(
+              `\n  Demo vault created. Its passphrase, shown only this once:\n\n      ${passphrase}\n\n` +
+                '  You need it to watch recordings in the viewer. A real setup chooses its own passphrase.\n\n',
+            );
+          }
+        }
         volet = await startVolet(config, logger);
       } catch (err) {
         logger.fatal({ err: (err as Error).message }, 'Volet could not start');
         process.exitCode = 1;
         return;
       }
-      logger.info({ cameras: [...volet.pipelines.keys()] }, 'volet started');
+      logger.info({ cameras: [...volet.pipelines.keys()], viewer: volet.web?.url }, 'volet started');
+      if (volet.web) process.stdout.write(`\n  Viewer: ${volet.web.url}\n\n`);
+      let stopping = false;
       const shutdown = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
         logger.info({ signal }, 'stopping');
         await volet.stop();
         logger.info('stopped');
         process.exit(0);
       };
-      process.once('SIGINT', () => void shutdown('SIGINT'));
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
     });
 }

@@ -114,3 +114,43 @@ test('the events page shows the vault-locked state and unlocks with the passphra
   });
   await page.screenshot({ path: `${OUT}web-events.png` });
 });
+
+test('status, users, audit and account pages work on a phone-sized screen', async () => {
+  const phone = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const p = await phone.newPage();
+  p.on('pageerror', (err) => console.error('page error:', err.message));
+  await p.goto(server.url);
+  await p.getByLabel('Name').fill(ADMIN.username);
+  await p.getByLabel('Password').fill(ADMIN.password);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { name: 'Live' }).waitFor();
+  await videoIsPlaying(p, 'video.live');
+  await p.screenshot({ path: `${OUT}web-phone-live.png` });
+
+  await p.goto(`${server.url}/#/status`);
+  await p.getByRole('table', { name: 'Cameras' }).waitFor();
+  await p.getByRole('heading', { name: 'Storage' }).waitFor();
+  await p.screenshot({ path: `${OUT}web-phone-status.png`, fullPage: true });
+
+  await p.goto(`${server.url}/#/users`);
+  await p.getByRole('heading', { name: 'Add a user' }).waitFor();
+  await p.getByLabel('Name').fill('vera');
+  await p.getByLabel('Password').fill('vera password 1');
+  await p.getByLabel('Camera porch').first().selectOption('viewer');
+  await p.getByRole('button', { name: 'Add user' }).click();
+  await p.getByRole('heading', { name: 'vera' }).waitFor();
+  await p.screenshot({ path: `${OUT}web-phone-users.png`, fullPage: true });
+
+  await p.goto(`${server.url}/#/audit`);
+  await p.getByRole('cell', { name: 'user created' }).waitFor();
+  await p.screenshot({ path: `${OUT}web-phone-audit.png`, fullPage: true });
+
+  await p.goto(`${server.url}/#/account`);
+  await p.getByRole('heading', { name: 'Two-step sign-in' }).waitFor();
+  const enrol = p.getByRole('form', { name: 'Set up two-step sign-in' });
+  await enrol.getByLabel('Password').fill(ADMIN.password);
+  await enrol.getByRole('button', { name: 'Set up' }).click();
+  await p.getByText('add an account with this key').waitFor();
+  await p.screenshot({ path: `${OUT}web-phone-account.png`, fullPage: true });
+  await phone.close();
+});

@@ -91,6 +91,8 @@ export interface RecordingsAccess {
 export type ShutterState = 'open' | 'closed';
 
 export interface ShutterAccess {
+  /** True when set() records 'shutter_changed' in the audit log itself; the viewer then does not (no duplicate rows). */
+  readonly auditsChanges?: boolean;
   state(camera: string): ShutterState;
   /** `by` is the username, recorded by the privacy module. */
   set(camera: string, state: ShutterState, by: string): Promise<void>;

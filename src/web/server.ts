@@ -38,12 +38,22 @@ export interface WebDeps {
   recordings?: RecordingsAccess;
   shutter?: ShutterAccess;
   /**
-   * More API routers mounted under /api (e.g. notifications' /api/notifications/...). Each gets the
-   * guards to put in front of its routes; the one error shape and the origin check apply to them too.
+   * More API routers from other modules, either
+   * - `(guards) => Router`, mounted at /api: for people; put `guards.session` (and a role guard) in
+   *   front of every route (e.g. notifications' /api/notifications/...);
+   * - `{ path: '/api/…', router }`, mounted at that path as is: for devices that authenticate each
+   *   request themselves (e.g. the privacy module's bearer-token /api/privacy endpoints).
+   * The origin check and the 64 KB JSON body parser apply to both.
    */
-  apiRoutes?: ((guards: RouteGuards) => Router)[];
+  apiRoutes?: (((guards: RouteGuards) => Router) | ApiMount)[];
   /** Tests only: cheaper Argon2id and other throttle limits. Production uses the defaults. */
   security?: { passwordStrength?: PasswordStrength; throttle?: Partial<ThrottleLimits> };
+}
+
+/** A router that authenticates its own requests (tokens, not sessions), mounted at `path`. */
+export interface ApiMount {
+  path: `/api/${string}`;
+  router: Router;
 }
 
 /** Middleware and helpers for routes other modules add under /api. */
@@ -63,6 +73,8 @@ export interface WebServer {
   url: string;
   /** SHA-256 fingerprint of the served certificate (HTTPS only). */
   fingerprint?: string;
+  /** Ends a camera's live view now (its sockets close with 4403), e.g. when its shutter closes. */
+  stopLive(camera: string): void;
   /** Live-view streams running now (one ffmpeg each), for status pages and tests. */
   liveStreams(): { camera: string; format: LiveFormat; watchers: number }[];
   close(): Promise<void>;
@@ -120,7 +132,14 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
     },
     audit: (action, req, res, target, detail) => ctx.audit.record(action, who(req, res), target, detail),
   };
-  for (const routes of deps.apiRoutes ?? []) api.use(routes(guards));
+  for (const routes of deps.apiRoutes ?? []) {
+    if (typeof routes === 'function') {
+      api.use(routes(guards));
+    } else {
+      if (!/^\/api\/[a-z0-9/_-]+$/.test(routes.path)) throw new Error(`apiRoutes: ${routes.path} must be a path under /api/`);
+      api.use(routes.path.slice('/api'.length), routes.router);
+    }
+  }
   api.use((_req, res) => sendError(res, new ApiError(404, 'not_found', 'No such API route.')));
   app.use('/api', api);
   app.use(staticRoutes());
@@ -160,6 +179,7 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
     url,
     fingerprint,
     liveStreams: () => ctx.hub.streams(),
+    stopLive: (camera) => ctx.hub.stopCamera(camera, 'privacy shutter closed'),
     async close() {
       clearInterval(purge);
       gateway.close();

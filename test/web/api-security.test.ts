@@ -480,3 +480,34 @@ test('over HTTPS a self-signed certificate is generated with a 0600 key, and the
     await server.stop();
   }
 });
+
+test('a router from another module is mounted as given: token routes as is, people routes behind the session guard', async () => {
+  const { Router } = await import('express');
+  const clip = (await staticClip({ seconds: 4 })).path;
+  const device = Router().post('/ping', (req, res) => {
+    if (req.get('authorization') !== 'Bearer device-token') return void res.status(401).json({ error: { code: 'unauthenticated', message: 'token' } });
+    res.json({ pong: req.body });
+  });
+  const server = await startTestServer({
+    clipPath: clip,
+    apiRoutes: [
+      { path: '/api/devices', router: device },
+      (guards) => Router().get('/notifications/me', guards.session, (_req, res) => res.json(guards.user(res))),
+    ],
+  });
+  try {
+    const admin = await setUp(server);
+    const tokenReply = await fetch(`${server.url}/api/devices/ping`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer device-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 1 }),
+    });
+    assert.equal(tokenReply.status, 200);
+    assert.deepEqual(await tokenReply.json(), { pong: { a: 1 } });
+    assert.equal((await new Client(server.url).get('/api/notifications/me')).status, 401);
+    const me = await admin.get('/api/notifications/me');
+    assert.deepEqual(me.json, { username: ADMIN.username, admin: true, grants: {} });
+  } finally {
+    await server.stop();
+  }
+});

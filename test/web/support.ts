@@ -140,6 +140,7 @@ export interface TestServerOptions {
   clipPath: string;
   throttle?: Partial<ThrottleLimits>;
   config?: Partial<WebDeps['config']>;
+  apiRoutes?: WebDeps['apiRoutes'];
   /** Detect size reported for every camera. */
   detect?: { width: number; height: number };
 }
@@ -185,6 +186,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     vault,
     recordings,
     shutter,
+    apiRoutes: opts.apiRoutes,
     security: { passwordStrength: 'minimum', throttle: opts.throttle },
   });
   return {

@@ -48,7 +48,7 @@ export function cameraRoutes(ctx: WebContext): Router {
     const before = ctx.shutter.state(camera);
     await ctx.shutter.set(camera, input.state, auth(res).user.username);
     if (input.state === 'closed') ctx.hub.stopCamera(camera, 'privacy shutter closed');
-    ctx.audit.record('shutter_changed', who(req, res), camera, { from: before, to: input.state });
+    if (!ctx.shutter.auditsChanges) ctx.audit.record('shutter_changed', who(req, res), camera, { from: before, to: input.state });
     res.json({ camera, shutter: ctx.shutter.state(camera) });
   });
 

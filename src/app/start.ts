@@ -14,6 +14,10 @@ import { UserRepository, canView } from '../web/auth/users.ts';
 import { createWebServer, type WebServer } from '../web/server.ts';
 import type { VaultAccess } from '../web/access.ts';
 import { openStorage, type OpenStorage } from './storage.ts';
+import { ShutterController } from '../privacy/controller.ts';
+import { privacyRouter } from '../privacy/router.ts';
+import { notificationRoutes } from '../notify/routes.ts';
+import { AuditLog } from '../web/audit.ts';
 
 export interface RunningVolet {
   bus: EventBus;
@@ -22,6 +26,7 @@ export interface RunningVolet {
   detector: ObjectDetector;
   storage: OpenStorage;
   notifier: Notifier;
+  shutter: ShutterController;
   web?: WebServer;
   stop(): Promise<void>;
 }
@@ -65,6 +70,7 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
   }
 
   const recorders = new Map<string, Recorder>();
+  let web: WebServer | undefined;
   let eventRecorder: EventRecorder | undefined;
   const startRecording = async () => {
     const store = storage.store;
@@ -83,7 +89,7 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
         logger,
       });
       recorders.set(name, recorder);
-      await recorder.start();
+      if (shutter.state(name) === 'open') await recorder.start();
     }
     eventRecorder = new EventRecorder({ bus, index: storage.index, store, logger, cameras: new Set(recorders.keys()) });
   };
@@ -99,13 +105,26 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
     },
   });
 
+  const audit = new AuditLog(storage.db);
+  const shutter = new ShutterController({ db: storage.db, cameras: cameras.map(([name]) => name), privacy: config.privacy, logger, audit });
+  await shutter.start();
+  const openCamera = async (name: string) => {
+    pipelines.get(name)?.start();
+    await recorders.get(name)?.start();
+  };
+  const closeCamera = async (name: string) => {
+    await Promise.all([pipelines.get(name)?.stop(), recorders.get(name)?.stop()]);
+    web?.stopLive(name);
+  };
+  shutter.on('change', (change) => void (change.state === 'closed' ? closeCamera(change.camera) : openCamera(change.camera)));
+
   const users = new UserRepository(storage.db);
   const viewerBaseUrl = `${config.web.https ? 'https' : 'http'}://${config.web.host === '0.0.0.0' ? 'localhost' : config.web.host}:${config.web.port}`;
   const notifier = new Notifier({
     db: storage.db,
     logger,
     viewerBaseUrl,
-    presence: () => 'unknown',
+    presence: () => shutter.occupancy(),
     config: config.notifications,
     mayNotify: (userId, camera) => {
       const user = users.byId(userId);
@@ -115,9 +134,8 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
   notifier.attach(bus);
 
   await startRecording();
-  for (const pipeline of pipelines.values()) pipeline.start();
+  for (const [name, pipeline] of pipelines) if (shutter.state(name) === 'open') pipeline.start();
 
-  let web: WebServer | undefined;
   if (opts.web !== false) {
     const vaultAccess: VaultAccess = {
       status: () => ({ initialised: storage.vault !== undefined, unlocked: storage.vault?.isUnlocked ?? false }),
@@ -143,6 +161,11 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
       liveSource: (camera) => (pipelines.has(camera) ? config.cameras[camera].main : undefined),
       vault: vaultAccess,
       recordings,
+      shutter: { state: (camera) => shutter.state(camera), set: (camera, state, by) => shutter.set(camera, state, by), auditsChanges: true },
+      apiRoutes: [
+        { path: '/api/privacy', router: privacyRouter(shutter, { privacy: config.privacy, logger, audit }) },
+        notificationRoutes(notifier, users),
+      ],
       security: opts.webSecurity,
     });
   }
@@ -154,8 +177,10 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
     detector,
     storage,
     notifier,
+    shutter,
     web,
     async stop() {
+      await shutter.stop();
       await web?.close();
       await Promise.all([...[...pipelines.values()].map((p) => p.stop()), ...[...recorders.values()].map((r) => r.stop())]);
       await eventRecorder?.stop();

@@ -123,3 +123,13 @@ export function demoClip(outputPath: string): ffmpeg.FfmpegCommand {
     .output(outputPath)
     .outputOptions(['-t', '12', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '15', '-bf', '0', '-pix_fmt', 'yuv420p', '-f', 'mp4']);
 }
+
+/**
+ * fluent-ffmpeg spawns asynchronously (it first probes ffmpeg's capabilities), so a signal sent
+ * before the process exists would be lost and a looping ffmpeg would run forever: send it on 'start'.
+ */
+export function signalFfmpeg(command: ffmpeg.FfmpegCommand, signal: NodeJS.Signals = 'SIGKILL'): void {
+  const proc = (command as unknown as { ffmpegProc?: { kill(signal: string): void } }).ffmpegProc;
+  if (proc) proc.kill(signal);
+  else command.once('start', () => signalFfmpeg(command, signal));
+}

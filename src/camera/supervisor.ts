@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { CameraState, CameraStatus } from '../events/bus.ts';
 import { maskUrlsIn, type Logger } from '../log/logger.ts';
 import { Backoff } from './backoff.ts';
-import { decodeToRawFrames, type FfmpegCommand } from './ffmpeg.ts';
+import { decodeToRawFrames, signalFfmpeg, type FfmpegCommand } from './ffmpeg.ts';
 import { classifyFfmpegFailure, type ClassifiedFailure } from './ffmpeg-errors.ts';
 import { FrameReader, yuv420pFrameSize } from './frame-reader.ts';
 
@@ -100,7 +100,7 @@ export class CameraSupervisor extends EventEmitter<SupervisorEvents> {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     clearInterval(this.watchdog);
-    this.command?.kill('SIGKILL');
+    if (this.command) signalFfmpeg(this.command);
     await this.exited;
     this.setState('stopped');
   }
@@ -182,7 +182,7 @@ export class CameraSupervisor extends EventEmitter<SupervisorEvents> {
       this.state === 'streaming' ? now - this.lastFrameAt > limit : now - this.spawnedAt > limit + CONNECT_GRACE_MS;
     if (!stalled) return;
     this.stallKill = true;
-    this.command.kill('SIGKILL');
+    signalFfmpeg(this.command);
   }
 
   private setState(state: CameraState, extra: Record<string, unknown> = {}): void {

@@ -4,6 +4,7 @@ import { registerDetectCommand } from './commands/detect.ts';
 import { registerModelsCommand } from './commands/models.ts';
 import { registerRecordingCommands } from './commands/recordings.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerShutterCommand } from './commands/shutter.ts';
 import { registerVaultCommand } from './commands/vault.ts';
 
 const program = new Command('volet')
@@ -18,5 +19,6 @@ registerDetectCommand(program);
 registerModelsCommand(program);
 registerVaultCommand(program);
 registerRecordingCommands(program);
+registerShutterCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { Backoff } from '../camera/backoff.ts';
-import { recordSegments, type FfmpegCommand } from '../camera/ffmpeg.ts';
+import { recordSegments, signalFfmpeg, type FfmpegCommand } from '../camera/ffmpeg.ts';
 import { classifyFfmpegFailure } from '../camera/ffmpeg-errors.ts';
 import type { EventBus } from '../events/bus.ts';
 import { maskUrlsIn, type Logger } from '../log/logger.ts';
@@ -39,22 +39,27 @@ export class Recorder {
   private exited: Promise<void> = Promise.resolve();
   /** Encryption runs one segment at a time per camera, in order. */
   private writing: Promise<unknown> = Promise.resolve();
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void = () => {};
   private stdoutRest = '';
   segmentsStored = 0;
 
   constructor(private readonly opts: RecorderOptions) {
     this.policy = new SegmentPolicy({ mode: opts.mode, preRollMs: opts.preRollSeconds * 1000, postRollMs: opts.postRollSeconds * 1000 });
-    const onStart = (e: { camera: string; id: string; start: number }) => e.camera === opts.camera && this.trigger(e.id, e.start, null);
-    const onEnd = (e: { camera: string; id: string; start: number; end: number }) => e.camera === opts.camera && this.trigger(e.id, e.start, e.end);
-    const onMotion = (m: { camera: string; at: number }) => m.camera === opts.camera && this.trigger('motion', m.at, m.at);
-    opts.bus.on('event:start', onStart);
-    opts.bus.on('event:end', onEnd);
-    if (opts.mode === 'motion') opts.bus.on('motion', onMotion);
-    this.unsubscribe = () => {
-      opts.bus.off('event:start', onStart);
-      opts.bus.off('event:end', onEnd);
-      opts.bus.off('motion', onMotion);
+  }
+
+  /** Follows the camera's events (and motion, in motion mode) while recording. */
+  private subscribe(): () => void {
+    const { bus, camera, mode } = this.opts;
+    const onStart = (e: { camera: string; id: string; start: number }) => e.camera === camera && this.trigger(e.id, e.start, null);
+    const onEnd = (e: { camera: string; id: string; start: number; end: number }) => e.camera === camera && this.trigger(e.id, e.start, e.end);
+    const onMotion = (m: { camera: string; at: number }) => m.camera === camera && this.trigger('motion', m.at, m.at);
+    bus.on('event:start', onStart);
+    bus.on('event:end', onEnd);
+    if (mode === 'motion') bus.on('motion', onMotion);
+    return () => {
+      bus.off('event:start', onStart);
+      bus.off('event:end', onEnd);
+      bus.off('motion', onMotion);
     };
   }
 
@@ -68,6 +73,7 @@ export class Recorder {
     await rm(this.cameraCache, { recursive: true, force: true });
     await mkdir(this.cameraCache, { recursive: true, mode: 0o700 });
     this.stopping = false;
+    this.unsubscribe = this.subscribe();
     this.watchdog = setInterval(() => this.checkStall(), 1000);
     this.watchdog.unref();
     this.spawn();
@@ -81,8 +87,8 @@ export class Recorder {
     const command = this.command;
     if (command) {
       // SIGINT lets ffmpeg close the segment under way, which the policy may still want.
-      command.kill('SIGINT');
-      const forced = setTimeout(() => command.kill('SIGKILL'), 3000);
+      signalFfmpeg(command, 'SIGINT');
+      const forced = setTimeout(() => signalFfmpeg(command), 3000);
       await this.exited;
       clearTimeout(forced);
     }
@@ -163,7 +169,7 @@ export class Recorder {
     if (!this.command) return;
     if (Date.now() - this.lastSegmentAt > Math.max(15, this.opts.segmentSeconds * 4) * 1000) {
       this.stderrTail.push('no segment finished in time (stream stalled)');
-      this.command.kill('SIGKILL');
+      signalFfmpeg(this.command);
     }
   }
 

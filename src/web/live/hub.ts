@@ -1,17 +1,8 @@
 import { Backoff } from '../../camera/backoff.ts';
-import { repackageToFragmentedMp4, transcodeToMpeg1, type FfmpegCommand } from '../../camera/ffmpeg.ts';
+import { repackageToFragmentedMp4, signalFfmpeg, transcodeToMpeg1, type FfmpegCommand } from '../../camera/ffmpeg.ts';
 import { maskUrlsIn, type Logger } from '../../log/logger.ts';
 import { Fmp4Splitter, type Fragment } from './fmp4.ts';
 
-/**
- * fluent-ffmpeg spawns asynchronously (it first probes ffmpeg's capabilities), so a kill issued
- * before the process exists would be lost and a looping ffmpeg would run forever: kill on 'start'.
- */
-function killCommand(command: FfmpegCommand): void {
-  const proc = (command as unknown as { ffmpegProc?: { kill(signal: string): void } }).ffmpegProc;
-  if (proc) proc.kill('SIGKILL');
-  else command.once('start', () => command.kill('SIGKILL'));
-}
 
 /** One viewer's socket, as the hub sees it. */
 export interface Watcher {
@@ -85,7 +76,7 @@ class LiveStream {
     this.retryTimer = undefined;
     for (const w of this.watchers.keys()) w.close(code, reason);
     this.watchers.clear();
-    if (this.command) killCommand(this.command);
+    if (this.command) signalFfmpeg(this.command);
     this.command = undefined;
     this.opts.onIdle();
   }
@@ -138,7 +129,7 @@ class LiveStream {
           this.splitter!.push(chunk);
         } catch (err) {
           logger.error({ camera, err: (err as Error).message }, 'live view: malformed MP4 from ffmpeg');
-          killCommand(command);
+          signalFfmpeg(command);
         }
       } else {
         for (const w of this.watchers.keys()) if (w.bufferedAmount() < SLOW_WATCHER_BYTES) w.sendBinary(chunk);

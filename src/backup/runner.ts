@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { stat, rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { Logger } from '../log/logger.ts';
-import { maskUrlsIn } from '../log/logger.ts';
+import { maskUrlsIn, type Logger } from '../log/logger.ts';
 import { sha256OfFile } from './local-file.ts';
 import type { BackupQueue, QueueItem } from './queue.ts';
 import { InvalidRemoteNameError, PART_SUFFIX } from './remote-name.ts';

@@ -11,7 +11,7 @@ import { DROPBOX_HASH_BLOCK_SIZE, dropboxContentHash } from '../../src/backup/dr
 import { BackupTargetError } from '../../src/backup/target.ts';
 import { startDropboxServer, type DropboxTestServer } from '../support/backup-servers/dropbox-server.ts';
 import { fileSize } from '../support/backup-servers/wait.ts';
-import { checkInterruptedUploadCompletesLater, checkRoundTrip, checkUnsafeNamesRejected, checkWrongCredentials, writeLocalFile } from './target-contract.ts';
+import { checkAbortedUploadLeavesNoFinalName, checkInterruptedUploadCompletesLater, checkRoundTrip, checkUnsafeNamesRejected, checkWrongCredentials, writeLocalFile } from './target-contract.ts';
 
 const APP_KEY = 'volet-app-key';
 const REFRESH_TOKEN = 'refresh-token-secret-value';
@@ -133,6 +133,16 @@ test('Dropbox: PKCE helpers build the authorize URL and exchange the code for a 
     exchangeDropboxCode({ appKey: APP_KEY, code: forged, codeVerifier: `${codeVerifier}x`, redirectUri, apiBaseUrl: server.apiBaseUrl }),
     /invalid_grant/,
   );
+});
+
+test('Dropbox: an aborted upload session rejects as aborted and commits nothing', async () => {
+  const before = server.receivedBytes;
+  await checkAbortedUploadLeavesNoFinalName({
+    target: target({ chunkSizeBytes: 1024 * 1024 }),
+    scratch: join(scratch, 'aborted'),
+    uploadStarted: async () => server.receivedBytes > before,
+    finalExists: async (name) => (await fileSize(join(root, 'Volet Backups', name))) >= 0,
+  });
 });
 
 test('Dropbox: an upload cut off by a server crash is never marked done and completes after restart', async () => {

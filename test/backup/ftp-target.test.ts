@@ -12,7 +12,7 @@ import { openDatabase } from '../../src/storage/database.ts';
 import { fileSize, waitFor } from '../support/backup-servers/wait.ts';
 import { BackupTargetError } from '../../src/backup/target.ts';
 import { startFtpServer, type FtpTestServer } from '../support/backup-servers/ftp-server.ts';
-import { checkInterruptedUploadCompletesLater, checkRoundTrip, checkUnsafeNamesRejected, checkWrongCredentials } from './target-contract.ts';
+import { checkAbortedUploadLeavesNoFinalName, checkInterruptedUploadCompletesLater, checkRoundTrip, checkUnsafeNamesRejected, checkWrongCredentials } from './target-contract.ts';
 
 const PASSWORD = 'p@ss:w/rd secret';
 const userInfo = `volet:${encodeURIComponent(PASSWORD)}`;
@@ -93,12 +93,25 @@ describe('FTP', () => {
     }
   });
 
+  test('an aborted upload rejects as aborted, leaves no final name, and the next upload reconnects', async () => {
+    const ftp = target();
+    try {
+      await checkAbortedUploadLeavesNoFinalName({
+        target: ftp,
+        scratch: join(scratch, 'aborted'),
+        uploadStarted: async (name) => (await fileSize(join(root, 'volet', `${name}.part`))) > 0,
+        finalExists: async (name) => (await fileSize(join(root, 'volet', name))) >= 0,
+      });
+    } finally {
+      await ftp.close();
+    }
+  });
+
   test('an upload cut off by a server crash is never marked done and completes after restart', async () => {
-    const remoteName = 'porch/2026-11-22/segment-1795330008000-1795330012000.volet';
     await checkInterruptedUploadCompletesLater({
       target: target(),
       scratch: join(scratch, 'interrupted'),
-      uploadStarted: async () => (await fileSize(join(root, 'volet', `${remoteName}.part`))) > 256 * 1024,
+      uploadStarted: async (name) => (await fileSize(join(root, 'volet', `${name}.part`))) > 256 * 1024,
       finalExists: async (name) => (await fileSize(join(root, 'volet', name))) >= 0,
       stopServer: () => server.stop(),
       restartServer: () => server.restart(),

@@ -8,7 +8,7 @@ import { createTarget } from '../../src/backup/create-target.ts';
 import { BackupTargetError } from '../../src/backup/target.ts';
 import { startSftpServer, type SftpTestServer } from '../support/backup-servers/sftp-server.ts';
 import { fileSize } from '../support/backup-servers/wait.ts';
-import { checkInterruptedUploadCompletesLater, checkRoundTrip, checkUnsafeNamesRejected, checkWrongCredentials } from './target-contract.ts';
+import { checkAbortedUploadLeavesNoFinalName, checkInterruptedUploadCompletesLater, checkRoundTrip, checkUnsafeNamesRejected, checkWrongCredentials } from './target-contract.ts';
 
 const PASSWORD = 'correct horse battery staple';
 let scratch: string;
@@ -110,12 +110,25 @@ test('SFTP: a pinned key is accepted with or without the SHA256: prefix and padd
   }
 });
 
+test('SFTP: an aborted upload rejects as aborted and leaves no final name', async () => {
+  const sftp = target();
+  try {
+    await checkAbortedUploadLeavesNoFinalName({
+      target: sftp,
+      scratch: join(scratch, 'aborted'),
+      uploadStarted: async (name) => (await fileSize(join(root, 'backups', `${name}.part`))) > 0,
+      finalExists: async (name) => (await fileSize(join(root, 'backups', name))) >= 0,
+    });
+  } finally {
+    await sftp.close();
+  }
+});
+
 test('SFTP: an upload cut off by a server crash is never marked done and completes after restart', async () => {
-  const part = join(root, 'backups/porch/2026-11-22/segment-1795330008000-1795330012000.volet.part');
   await checkInterruptedUploadCompletesLater({
     target: target(),
     scratch: join(scratch, 'interrupted'),
-    uploadStarted: async () => (await fileSize(part)) > 256 * 1024,
+    uploadStarted: async (name) => (await fileSize(join(root, 'backups', `${name}.part`))) > 256 * 1024,
     finalExists: async (name) => (await fileSize(join(root, 'backups', name))) >= 0,
     stopServer: () => server.stop(),
     restartServer: () => server.restart(),

@@ -11,6 +11,7 @@ import { BackupQueue } from '../../src/backup/queue.ts';
 import { InvalidRemoteNameError } from '../../src/backup/remote-name.ts';
 import { BackupRunner } from '../../src/backup/runner.ts';
 import { BackupTargetError, type BackupTarget } from '../../src/backup/target.ts';
+import { TokenBucket } from '../../src/backup/throttle.ts';
 import { waitFor } from '../support/backup-servers/wait.ts';
 
 export const SAMPLE_FILES: Record<string, number> = {
@@ -107,8 +108,8 @@ export async function checkWrongCredentials(target: BackupTarget, secret: string
 export interface InterruptionSetup {
   target: BackupTarget;
   scratch: string;
-  /** True once the server has received part of the upload (a .part file on disk, a session chunk …). */
-  uploadStarted(): Promise<boolean>;
+  /** True once the server has received part of this upload (its .part file on disk, a session chunk …). */
+  uploadStarted(remoteName: string): Promise<boolean>;
   /** True if the final name exists on the server's storage. */
   finalExists(remoteName: string): Promise<boolean>;
   stopServer(): Promise<void>;
@@ -136,7 +137,7 @@ export async function checkInterruptedUploadCompletesLater(setup: InterruptionSe
     runner.start();
     const item = await runner.enqueue(target.name, local, remoteName);
     assert.ok(item);
-    await waitFor('the upload to reach the server', () => setup.uploadStarted());
+    await waitFor('the upload to reach the server', () => setup.uploadStarted(remoteName));
     await setup.stopServer();
     await waitFor('the failed attempt to be recorded', () => (queue.item(item.id)?.attempts ?? 0) >= 1);
 
@@ -161,4 +162,28 @@ export async function checkInterruptedUploadCompletesLater(setup: InterruptionSe
     await target.close();
     db.close();
   }
+}
+
+/**
+ * An upload aborted through its signal (Volet shutting down) rejects as `aborted`, leaves no final
+ * name, and the target stays usable for the next upload.
+ */
+export async function checkAbortedUploadLeavesNoFinalName(
+  setup: Pick<InterruptionSetup, 'target' | 'scratch' | 'uploadStarted' | 'finalExists'>,
+): Promise<void> {
+  const { target, scratch } = setup;
+  const remoteName = 'porch/2026-11-22/aborted-1795330012000.volet';
+  const local = join(scratch, 'outbox', 'aborted.volet');
+  await writeLocalFile(local, 2 * 1024 * 1024);
+  const controller = new AbortController();
+  const upload = target.put(remoteName, local, { throttle: new TokenBucket(512 * 1024), signal: controller.signal });
+  await waitFor('the upload to reach the server', () => setup.uploadStarted(remoteName));
+  controller.abort();
+  await assert.rejects(upload, (error: unknown) => error instanceof BackupTargetError && error.kind === 'aborted');
+  assert.equal(await setup.finalExists(remoteName), false);
+  const small = join(scratch, 'outbox', 'after-abort.volet');
+  await writeLocalFile(small, 10);
+  await target.put('porch/after-abort.volet', small);
+  assert.equal((await target.stat('porch/after-abort.volet'))?.size, 10);
+  await target.remove('porch/after-abort.volet');
 }

@@ -7,7 +7,7 @@ import { createTarget } from '../../src/backup/create-target.ts';
 import { BackupTargetError } from '../../src/backup/target.ts';
 import { startWebdavServer, type WebdavTestServer } from '../support/backup-servers/webdav-server.ts';
 import { fileSize } from '../support/backup-servers/wait.ts';
-import { checkInterruptedUploadCompletesLater, checkRoundTrip, checkUnsafeNamesRejected, checkWrongCredentials } from './target-contract.ts';
+import { checkAbortedUploadLeavesNoFinalName, checkInterruptedUploadCompletesLater, checkRoundTrip, checkUnsafeNamesRejected, checkWrongCredentials } from './target-contract.ts';
 
 const PASSWORD = 'dav-secret-Ünïcode';
 let scratch: string;
@@ -59,13 +59,22 @@ test('WebDAV: a base collection that does not exist is reported as such', async 
   assert.match(error.message, /does not exist on the server/);
 });
 
+test('WebDAV: an aborted upload rejects as aborted and leaves no final name', async () => {
+  const base = join(root, 'volet backups');
+  await checkAbortedUploadLeavesNoFinalName({
+    target: target(),
+    scratch: join(scratch, 'aborted'),
+    uploadStarted: async (name) => (await fileSize(join(base, `${name}.part`))) > 0,
+    finalExists: async (name) => (await fileSize(join(base, name))) >= 0,
+  });
+});
+
 test('WebDAV: an upload cut off by a server crash is never marked done and completes after restart', async () => {
   const base = join(root, 'volet backups');
-  const remoteName = 'porch/2026-11-22/segment-1795330008000-1795330012000.volet';
   await checkInterruptedUploadCompletesLater({
     target: target(),
     scratch: join(scratch, 'interrupted'),
-    uploadStarted: async () => (await fileSize(join(base, `${remoteName}.part`))) > 256 * 1024,
+    uploadStarted: async (name) => (await fileSize(join(base, `${name}.part`))) > 256 * 1024,
     finalExists: async (name) => (await fileSize(join(base, name))) >= 0,
     stopServer: () => server.stop(),
     restartServer: () => server.restart(),

@@ -3,6 +3,7 @@
  * one user with a password, and optionally explicit TLS (AUTH TLS) with a self-signed certificate.
  */
 import { X509Certificate } from 'node:crypto';
+import type { Server as NetServer, Socket } from 'node:net';
 import { FtpSrv } from 'ftp-srv';
 import { generate } from 'selfsigned';
 import { freePort } from './ports.ts';
@@ -48,6 +49,7 @@ export async function startFtpServer(options: FtpTestServerOptions): Promise<Ftp
   }
 
   let server: FtpSrv;
+  const sockets = new Set<Socket>();
   let ownSignalListeners: Array<[string, (...args: unknown[]) => void]> = [];
   const listen = async () => {
     const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
@@ -69,6 +71,13 @@ export async function startFtpServer(options: FtpTestServerOptions): Promise<Ftp
         .map((listener) => [signal, listener] as [string, (...args: unknown[]) => void]),
     );
     for (const [signal, listener] of ownSignalListeners) process.off(signal, listener);
+    // Every socket, so stop() can drop them all: ftp-srv's close() only drops the connections it
+    // knew when it started closing, and waits forever for one that arrived just after.
+    const listener = (server as unknown as { server: NetServer }).server;
+    listener.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     server.on('login', ({ username, password }, resolve, reject) => {
       if (username === options.username && password === options.password) resolve({ root: options.root });
       else reject(new Error('Login incorrect'));
@@ -84,7 +93,11 @@ export async function startFtpServer(options: FtpTestServerOptions): Promise<Ftp
     port,
     certificateSha256,
     async stop() {
-      await server.close();
+      const listener = (server as unknown as { server: NetServer }).server;
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await server.close().catch(() => undefined);
     },
     restart: listen,
   };

@@ -218,6 +218,17 @@ export class BackupQueue {
       .run({ now, target: target ?? null }).changes;
   }
 
+  /** Makes every waiting row of a target (or all) due now, e.g. after the user fixed its settings. */
+  retryNow(target?: string): number {
+    const now = this.now();
+    return this.db
+      .prepare(
+        `UPDATE backup_queue SET next_attempt_ms = @now, updated_ms = @now
+         WHERE state = 'queued' AND next_attempt_ms > @now AND (@target IS NULL OR target = @target)`,
+      )
+      .run({ now, target: target ?? null }).changes;
+  }
+
   item(id: number): QueueItem | undefined {
     const row = this.db.prepare<[number], ItemRow>('SELECT * FROM backup_queue WHERE id = ?').get(id);
     return row ? itemOf(row) : undefined;

@@ -163,9 +163,13 @@ export class BackupRunner {
     }
   }
 
-  /** Looks for due work now (e.g. after the user fixed a password). */
+  /** Retries everything waiting now, without backoff (e.g. after the user fixed a password). */
   wake(): void {
-    for (const slot of this.slots.values()) slot.pausedUntilMs = 0;
+    for (const slot of this.slots.values()) {
+      slot.pausedUntilMs = 0;
+      this.guard('wake', () => this.queue.setPausedUntil(slot.name, 0));
+    }
+    this.guard('wake', () => this.queue.retryNow());
     this.pump();
   }
 

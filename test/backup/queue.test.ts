@@ -206,6 +206,13 @@ test('retry delays double after each failure up to the cap, and a target that is
     assert.equal(status.consecutiveFailures, 6);
     assert.equal(status.backlogCount, 3);
     assert.equal(status.healthy, false);
+
+    // The user fixed the target: wake() retries at once instead of after the backoff.
+    await mkdir(join(ws.dir, 'down-for-days'));
+    runner.wake();
+    await runner.whenIdle();
+    assert.equal(queue.items({ state: 'done' }).length, 3);
+    assert.equal(runner.status()[0].healthy, true);
   } finally {
     await runner.stop();
     db.close();

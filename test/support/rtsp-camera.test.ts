@@ -106,7 +106,7 @@ function startReader(url: string) {
   };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 15000): Promise<void> {
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 30000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

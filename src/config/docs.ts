@@ -40,18 +40,41 @@ export function renderConfigDocs(): string {
 }
 
 function walk(schema: JsonSchema, path: string, rows: string[], required: boolean): void {
-  const node = schema.anyOf?.find((s) => s.type !== 'null') ?? schema.oneOf?.[0] ?? schema;
-  const isObject = node.type === 'object';
+  const node = schema.anyOf?.find((s) => s.type !== 'null') ?? schema;
+  const isObject = node.type === 'object' || node.oneOf !== undefined;
   if (path && (!isObject || node.description)) {
     rows.push(`| \`${path}\` | ${typeOf(node)} | ${required ? '**required**' : defaultOf(schema.default ?? node.default)} | ${escape(schema.description ?? node.description ?? '')} |`);
   }
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     walk(child, path ? `${path}.${key}` : key, rows, (node.required ?? []).includes(key) && child.default === undefined);
   }
-  if (typeof node.additionalProperties === 'object' && node.additionalProperties.type === 'object') {
-    walk(node.additionalProperties, `${path}.<name>`, rows, false);
+  const entries = typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined;
+  if (entries && (entries.type === 'object' || entries.oneOf)) walk(entries, `${path}.<name>`, rows, false);
+  const variants = node.oneOf ?? [];
+  const shared = (variants[0] ? Object.keys(variants[0].properties ?? {}) : []).filter(
+    (key) => key !== 'type' && variants.every((v) => JSON.stringify(v.properties?.[key]) === JSON.stringify(variants[0].properties?.[key])),
+  );
+  if (variants.length > 0) {
+    rows.push(`| \`${path}.type\` | ${variants.map((v) => `\`${String(typeLabel(v))}\``).join(' \\| ')} | **required** | Kind of target; the keys marked "(type …)" apply to that kind only. |`);
+    for (const key of shared) walk(variants[0].properties![key], `${path}.${key}`, rows, (variants[0].required ?? []).includes(key) && variants[0].properties![key].default === undefined);
   }
-  for (const variant of node.oneOf ?? node.anyOf ?? []) if (variant !== node && variant.properties) walk(variant, path, rows, false);
+  for (const variant of variants) walkVariant(variant, path, rows, new Set(shared));
+}
+
+function typeLabel(variant: JsonSchema): unknown {
+  const type = variant.properties?.type as (JsonSchema & { const?: string }) | undefined;
+  return type?.const ?? type?.enum?.[0];
+}
+
+/** One member of a union keyed by `type`: its keys are listed as applying to that type. */
+function walkVariant(variant: JsonSchema, path: string, rows: string[], shared: Set<string>): void {
+  const label = typeLabel(variant);
+  for (const [key, child] of Object.entries(variant.properties ?? {})) {
+    if (key === 'type' || shared.has(key)) continue;
+    const before = rows.length;
+    walk(child, `${path}.${key}`, rows, (variant.required ?? []).includes(key) && child.default === undefined);
+    for (let i = before; i < rows.length; i++) rows[i] = rows[i].replace(/ \|$/, ` (type \`${String(label)}\`) |`);
+  }
 }
 
 function typeOf(node: JsonSchema): string {

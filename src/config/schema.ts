@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backupTargetConfigSchema } from '../backup/create-target.ts';
 
 /** The whole configuration and every default lives here; docs/CONFIG.md and volet.example.yml follow it. */
 
@@ -139,16 +140,32 @@ const webSchema = z
   })
   .prefault({});
 
-const backupTargetSchema = z.strictObject({
-  type: z.enum(['ftp', 'ftps', 'sftp', 'folder', 'webdav', 'dropbox']).describe('Protocol of the backup target.'),
-  url: z.string().min(1).describe('Where to back up, e.g. ftp://user:${FTP_PASSWORD}@nas/volet or /mnt/nas/volet.'),
+const backupPolicy = {
   what: z.enum(['events', 'everything']).default('events').describe('Back up event footage only, or everything.'),
   retentionDays: intBetween(1, 3650).default(90).describe('Days kept on the target.'),
-});
+  concurrency: intBetween(1, 8).default(1).describe('Uploads at once to this target.'),
+  bytesPerSecond: z.number().int().min(0).default(0).describe('Upload bandwidth limit in bytes per second (0 = none).'),
+  verifyByDownload: z.boolean().default(false).describe('Download each upload again and compare (slow; size and Dropbox hashes are always checked).'),
+};
+
+/** Each target type's protocol settings (owned by src/backup) plus what Volet sends there and how. */
+const [folderTarget, ftpTarget, ftpsTarget, sftpTarget, webdavTarget, dropboxTarget] = backupTargetConfigSchema.options;
+const backupTargetSchema = z.discriminatedUnion('type', [
+  folderTarget.extend(backupPolicy).strict(),
+  ftpTarget.extend(backupPolicy).strict(),
+  ftpsTarget.extend(backupPolicy).strict(),
+  sftpTarget.extend(backupPolicy).strict(),
+  webdavTarget.extend(backupPolicy).strict(),
+  dropboxTarget.extend(backupPolicy).strict(),
+]);
 
 const backupSchema = z
   .strictObject({
-    targets: z.record(z.string().regex(/^[a-z0-9_-]+$/), backupTargetSchema).default({}),
+    targets: z
+      .record(z.string().regex(/^[a-z0-9_-]+$/, 'target names use lowercase letters, digits, - and _'), backupTargetSchema)
+      .default({})
+      .describe("The user's own servers by name; only ciphertext is sent."),
+    indexExportMinutes: intBetween(5, 1440).default(60).describe('How often a sealed copy of the index is sent to the targets.'),
   })
   .prefault({});
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { configSchema } from '../../src/config/schema.ts';
 
-type JsonSchema = { properties?: Record<string, JsonSchema>; additionalProperties?: JsonSchema | boolean; items?: JsonSchema };
+type JsonSchema = { properties?: Record<string, JsonSchema>; additionalProperties?: JsonSchema | boolean; items?: JsonSchema; oneOf?: JsonSchema[]; anyOf?: JsonSchema[] };
 
 function keysOf(schema: JsonSchema, out = new Set<string>()): Set<string> {
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
@@ -13,6 +13,7 @@ function keysOf(schema: JsonSchema, out = new Set<string>()): Set<string> {
   }
   if (typeof schema.additionalProperties === 'object') keysOf(schema.additionalProperties, out);
   if (schema.items) keysOf(schema.items, out);
+  for (const variant of [...(schema.oneOf ?? []), ...(schema.anyOf ?? [])]) keysOf(variant, out);
   return out;
 }
 

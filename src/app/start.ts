@@ -14,6 +14,8 @@ import { UserRepository, canView } from '../web/auth/users.ts';
 import { createWebServer, type WebServer } from '../web/server.ts';
 import type { VaultAccess } from '../web/access.ts';
 import { openStorage, type OpenStorage } from './storage.ts';
+import { BackupService } from './backup.ts';
+import { Router } from 'express';
 import { ShutterController } from '../privacy/controller.ts';
 import { privacyRouter } from '../privacy/router.ts';
 import { notificationRoutes } from '../notify/routes.ts';
@@ -27,6 +29,7 @@ export interface RunningVolet {
   storage: OpenStorage;
   notifier: Notifier;
   shutter: ShutterController;
+  backup?: BackupService;
   web?: WebServer;
   stop(): Promise<void>;
 }
@@ -52,9 +55,10 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
   });
   const cameras = Object.entries(config.cameras).filter(([, camera]) => camera.enabled);
   let recordings: Recordings | undefined;
+  let backup: BackupService | undefined;
   let storage: OpenStorage;
   try {
-    storage = await openStorage(config, logger, { onLock: () => void recordings?.forgetPlaintext() });
+    storage = await openStorage(config, logger, { onLock: () => void recordings?.forgetPlaintext() }, (row) => backup?.onStored(row));
   } catch (err) {
     await detector.close();
     throw err;
@@ -93,17 +97,16 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
     }
     eventRecorder = new EventRecorder({ bus, index: storage.index, store, logger, cameras: new Set(recorders.keys()) });
   };
-  recordings = new Recordings({
-    storageDir: storage.dir,
-    index: storage.index,
-    vault: () => storage.vault,
-    bus,
-    cacheDir: config.storage.cachePath,
-    padding: (camera) => {
-      const record = config.cameras[camera]?.record ?? { preRollSeconds: 0, postRollSeconds: 0 };
-      return { before: record.preRollSeconds * 1000, after: record.postRollSeconds * 1000 };
-    },
-  });
+  const padding = (camera: string) => {
+    const record = config.cameras[camera]?.record ?? { preRollSeconds: 0, postRollSeconds: 0 };
+    return { before: record.preRollSeconds * 1000, after: record.postRollSeconds * 1000 };
+  };
+  recordings = new Recordings({ storageDir: storage.dir, index: storage.index, vault: () => storage.vault, bus, cacheDir: config.storage.cachePath, padding });
+  if (Object.keys(config.backup.targets).length > 0) {
+    backup = new BackupService({ targets: config.backup.targets, storageDir: storage.dir, index: storage.index, vault: () => storage.vault, padding, db: storage.db, logger });
+    backup.attach(bus);
+    backup.start(config.backup.indexExportMinutes);
+  }
 
   const audit = new AuditLog(storage.db);
   const shutter = new ShutterController({ db: storage.db, cameras: cameras.map(([name]) => name), privacy: config.privacy, logger, audit });
@@ -144,6 +147,7 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
       init: async (passphrase) => {
         await storage.initVault(passphrase);
         await startRecording();
+        await backup?.shipKeyAndIndex();
       },
     };
     web = await createWebServer({
@@ -165,6 +169,7 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
       apiRoutes: [
         { path: '/api/privacy', router: privacyRouter(shutter, { privacy: config.privacy, logger, audit }) },
         notificationRoutes(notifier, users),
+        (guards) => Router().get('/backup', guards.session, guards.admin, (_req, res) => void res.json({ targets: backup?.status() ?? [] })),
       ],
       security: opts.webSecurity,
     });
@@ -178,12 +183,14 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
     storage,
     notifier,
     shutter,
+    backup,
     web,
     async stop() {
       await shutter.stop();
       await web?.close();
       await Promise.all([...[...pipelines.values()].map((p) => p.stop()), ...[...recorders.values()].map((r) => r.stop())]);
       await eventRecorder?.stop();
+      await backup?.stop();
       await notifier.close();
       await scheduler.close();
       await detector.close();

@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.ts';
 import { openDatabase, type Db } from '../storage/database.ts';
 import { recoverStorage } from '../storage/recovery.ts';
 import { RetentionRunner } from '../storage/retention-runner.ts';
-import { StorageIndex } from '../storage/storage-index.ts';
+import { StorageIndex, type FileRow } from '../storage/storage-index.ts';
 import { VaultStore } from '../storage/vault-store.ts';
 import { keyFilePath } from '../vault/keyfile.ts';
 import { Vault, type VaultOptions } from '../vault/vault.ts';
@@ -27,7 +27,12 @@ export interface OpenStorage {
 const TMPFS_MAGIC = 0x01021994;
 
 /** Opens the data directory: index, crash recovery, vault public key, retention. */
-export async function openStorage(config: VoletConfig, logger: Logger, vaultOptions: VaultOptions = {}): Promise<OpenStorage> {
+export async function openStorage(
+  config: VoletConfig,
+  logger: Logger,
+  vaultOptions: VaultOptions = {},
+  onStored?: (row: FileRow) => void,
+): Promise<OpenStorage> {
   const dir = resolve(config.storage.path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await assertRamCache(config.storage.cachePath);
@@ -57,7 +62,7 @@ export async function openStorage(config: VoletConfig, logger: Logger, vaultOpti
   };
   const attach = async (): Promise<Vault> => {
     const vault = await Vault.open(dir, vaultOptions);
-    const store = new VaultStore({ dir, index, publicKey: vault.publicKey, logger, onDiskFull: async () => void (await retention.runOnce()) });
+    const store = new VaultStore({ dir, index, publicKey: vault.publicKey, logger, onStored, onDiskFull: async () => void (await retention.runOnce()) });
     const retention = new RetentionRunner({ store, index, retention: config.storage.retention, eventPaddingMs: { before: padding * 1000, after: padding * 1000 }, logger });
     await retention.runOnce();
     retention.start();

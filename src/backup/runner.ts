@@ -210,7 +210,8 @@ export class BackupRunner {
    * Remote retention: removes files recorded (per their name, else modified) more than
    * `olderThanMs` ago, stale .part leftovers included. Never rejects.
    */
-  async pruneRemote(targetName: string, olderThanMs: number): Promise<PruneResult> {
+  /** `keep` protects names that must stay whatever their age (the vault key, the index export). */
+  async pruneRemote(targetName: string, olderThanMs: number, keep: (name: string) => boolean = () => false): Promise<PruneResult> {
     const slot = this.slots.get(targetName);
     const result: PruneResult = { target: targetName, removed: [], kept: 0, errors: [] };
     if (!slot) {
@@ -235,7 +236,7 @@ export class BackupRunner {
     for (const file of files) {
       const name = file.name.endsWith(PART_SUFFIX) ? file.name.slice(0, -PART_SUFFIX.length) : file.name;
       const when = recordedAtMsFromName(name, now) ?? file.modifiedMs;
-      if (when === undefined || when >= cutoff || slot.inFlight.has(name)) {
+      if (when === undefined || when >= cutoff || slot.inFlight.has(name) || keep(name)) {
         result.kept += 1;
         continue;
       }

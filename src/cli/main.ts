@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBackupCommands } from './commands/backup.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerDetectCommand } from './commands/detect.ts';
 import { registerModelsCommand } from './commands/models.ts';
@@ -20,5 +21,6 @@ registerModelsCommand(program);
 registerVaultCommand(program);
 registerRecordingCommands(program);
 registerShutterCommand(program);
+registerBackupCommands(program);
 
 await program.parseAsync(process.argv);

@@ -12,6 +12,8 @@ export interface RecoveryReport {
 }
 
 export const QUARANTINE_DIR = 'quarantine';
+/** Sealed exports of the index (for backups); not footage, never indexed. */
+export const EXPORTS_DIR = 'exports';
 
 /**
  * Makes the index and the directory agree after a crash or a manual change: removes temp
@@ -24,7 +26,7 @@ export async function recoverStorage(dir: string, index: StorageIndex): Promise<
   const onDisk = new Set<string>();
   for (const path of await walk(dir)) {
     const name = relative(dir, path).split(sep).join('/');
-    if (name.startsWith(`${QUARANTINE_DIR}/`) || !name.includes('/')) continue;
+    if (name.startsWith(`${QUARANTINE_DIR}/`) || name.startsWith(`${EXPORTS_DIR}/`) || !name.includes('/')) continue;
     if (name.endsWith('.tmp')) {
       await unlink(path);
       report.tempRemoved.push(name);

@@ -12,6 +12,8 @@ export interface VaultStoreOptions {
   logger: Logger;
   /** Called once when a write fails for lack of space, before the single retry: free space now. */
   onDiskFull?: () => Promise<void>;
+  /** Told about every file once it is stored and indexed (backup queues it). */
+  onStored?: (row: FileRow) => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export class VaultStore {
         const { encryptedBytes } = await encrypt(dest);
         const row: FileRow = { name, camera: file.camera, kind: file.kind, startMs: file.startMs, endMs: file.endMs, size: encryptedBytes, eventId: file.eventId ?? null };
         this.opts.index.addFile(row);
+        this.opts.onStored?.(row);
         return row;
       } catch (err) {
         const diskFull = isDiskFull(err);

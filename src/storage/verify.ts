@@ -3,7 +3,7 @@ import { join, relative, sep } from 'node:path';
 import { verifyFile } from '../vault/files.ts';
 import type { FileKeyOpener } from '../vault/format.ts';
 import { VAULT_FILE_EXTENSION } from './file-names.ts';
-import { QUARANTINE_DIR } from './recovery.ts';
+import { EXPORTS_DIR, QUARANTINE_DIR } from './recovery.ts';
 import type { StorageIndex } from './storage-index.ts';
 
 export interface VerifyReport {
@@ -22,7 +22,7 @@ export async function verifyStorage(dir: string, index: StorageIndex, vault: Fil
   const names = entries
     .filter((e) => e.isFile() && e.name.endsWith(VAULT_FILE_EXTENSION))
     .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
-    .filter((name) => !name.startsWith(`${QUARANTINE_DIR}/`))
+    .filter((name) => !name.startsWith(`${QUARANTINE_DIR}/`) && !name.startsWith(`${EXPORTS_DIR}/`))
     .sort();
   const report: VerifyReport = { authenticated: 0, bytes: 0, failed: [], missing: [], unindexed: [] };
   for (const [i, name] of names.entries()) {

@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { BackupService } from '../../app/backup.ts';
+import { restoreFromTarget } from '../../app/restore.ts';
+import { createTarget } from '../../backup/create-target.ts';
+import { createLogger } from '../../log/logger.ts';
+import { openDatabase } from '../../storage/database.ts';
+import { StorageIndex } from '../../storage/storage-index.ts';
+import { Vault } from '../../vault/vault.ts';
+import { loadConfigOrExit } from '../config-option.ts';
+import { readPassphrase } from '../passphrase.ts';
+import { progressBar } from '../progress.ts';
+import { runOrExit } from '../run-or-exit.ts';
+import type { VoletConfig } from '../../config/schema.ts';
+
+export function registerBackupCommands(program: Command): void {
+  const backup = program.command('backup').description("Copies of the vault files on the user's own servers (ciphertext only)");
+  backup
+    .command('status')
+    .description('Per target: health, last success, last error, backlog')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }, command: Command) =>
+      runOrExit(async () => {
+        const service = await backupService(loadConfigOrExit(command));
+        try {
+          const status = service.status();
+          if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+          for (const t of opts.json ? [] : status) {
+            const last = t.lastSuccessMs ? new Date(t.lastSuccessMs).toISOString() : 'never';
+            process.stdout.write(
+              `${t.target}: ${t.healthy ? 'healthy' : 'failing'}, last success ${last}, backlog ${t.backlogCount} file(s) / ${(t.backlogBytes / 1e6).toFixed(1)} MB` +
+                `${t.failedCount ? `, ${t.failedCount} failed` : ''}${t.lastError ? `\n  last error: ${t.lastError}` : ''}\n`,
+            );
+          }
+        } finally {
+          await service.stop();
+        }
+      }),
+    );
+  backup
+    .command('run')
+    .description('Upload everything queued now (also exports the index) and wait until done')
+    .action((_opts: unknown, command: Command) =>
+      runOrExit(async () => {
+        const service = await backupService(loadConfigOrExit(command));
+        service.runner.start();
+        try {
+          await service.shipKeyAndIndex();
+          await service.runner.whenIdle();
+          for (const t of service.status()) process.stdout.write(`${t.target}: backlog ${t.backlogCount}${t.lastError ? ` (last error: ${t.lastError})` : ''}\n`);
+        } finally {
+          await service.stop();
+        }
+      }),
+    );
+
+  program
+    .command('restore')
+    .description('Download a backup, authenticate every file with the passphrase and rebuild the index')
+    .requiredOption('--from <target>', 'name of a backup target in the config')
+    .requiredOption('--to <dir>', 'storage directory to create')
+    .option('--passphrase-file <file>', 'read the passphrase from the first line of this file')
+    .action((opts: { from: string; to: string; passphraseFile?: string }, command: Command) =>
+      runOrExit(async () => {
+        const config = loadConfigOrExit(command);
+        const targetConfig = config.backup.targets[opts.from];
+        if (!targetConfig) throw new Error(`no backup target "${opts.from}" in the config (known: ${Object.keys(config.backup.targets).join(', ') || 'none'})`);
+        const target = createTarget(opts.from, targetConfig);
+        try {
+          const passphrase = await readPassphrase({ file: opts.passphraseFile, prompt: 'Vault passphrase: ' });
+          const report = await restoreFromTarget(target, resolve(opts.to), passphrase, progressBar('Restoring'));
+          process.stdout.write(`Restored ${report.authenticated} of ${report.downloaded} file(s) and ${report.events} event(s) into ${opts.to}.\n`);
+          for (const q of report.quarantined) process.stdout.write(`QUARANTINED ${q.name}: ${q.reason}\n`);
+          if (report.quarantined.length > 0) process.exitCode = 1;
+        } finally {
+          await target.close();
+        }
+      }),
+    );
+}
+
+async function backupService(config: VoletConfig): Promise<BackupService> {
+  if (Object.keys(config.backup.targets).length === 0) throw new Error('no backup target configured (backup.targets in volet.yml)');
+  const dir = resolve(config.storage.path);
+  const db = openDatabase(join(dir, 'volet.db'));
+  const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
+  const vault = await Vault.open(dir).catch(() => undefined);
+  return new BackupService({
+    targets: config.backup.targets,
+    storageDir: dir,
+    index: new StorageIndex(db),
+    vault: () => vault,
+    padding: () => ({ before: 0, after: 0 }),
+    db,
+    logger,
+  });
+}

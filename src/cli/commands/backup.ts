@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { BackupService } from '../../app/backup.ts';
 import { restoreFromTarget } from '../../app/restore.ts';
 import { createTarget } from '../../backup/create-target.ts';
+import { createPkcePair, dropboxAuthorizeUrl, exchangeDropboxCode } from '../../backup/dropbox-auth.ts';
+import { createInterface } from 'node:readline';
 import { createLogger } from '../../log/logger.ts';
 import { openDatabase } from '../../storage/database.ts';
 import { StorageIndex } from '../../storage/storage-index.ts';
@@ -54,6 +56,24 @@ export function registerBackupCommands(program: Command): void {
       }),
     );
 
+  backup
+    .command('dropbox-link')
+    .description('Link a Dropbox app to Volet (PKCE, no app secret) and print the refresh token for volet.yml')
+    .requiredOption('--app-key <key>', "your Dropbox app's key")
+    .option('--api-base-url <url>', 'Dropbox API base URL (tests)')
+    .option('--authorize-url <url>', 'Dropbox authorisation page (tests)')
+    .action((opts: { appKey: string; apiBaseUrl?: string; authorizeUrl?: string }) =>
+      runOrExit(async () => {
+        const { codeVerifier, codeChallenge } = createPkcePair();
+        const url = dropboxAuthorizeUrl(opts.appKey, codeChallenge, undefined, { authorizeUrl: opts.authorizeUrl });
+        process.stderr.write(`1. Open this address, sign in to Dropbox and allow access:\n\n   ${url}\n\n2. Paste the code Dropbox shows: `);
+        const code = (await readLine()).trim();
+        const tokens = await exchangeDropboxCode({ appKey: opts.appKey, code, codeVerifier, apiBaseUrl: opts.apiBaseUrl });
+        if (!tokens.refreshToken) throw new Error('Dropbox returned no refresh token (the app must allow offline access)');
+        process.stdout.write(`Linked. Put this in the environment and reference it from volet.yml as refreshToken: \${DROPBOX_REFRESH_TOKEN}\n\nDROPBOX_REFRESH_TOKEN=${tokens.refreshToken}\n`);
+      }),
+    );
+
   program
     .command('restore')
     .description('Download a backup, authenticate every file with the passphrase and rebuild the index')
@@ -94,4 +114,12 @@ async function backupService(config: VoletConfig): Promise<BackupService> {
     db,
     logger,
   });
+}
+
+function readLine(): Promise<string> {
+  const rl = createInterface({ input: process.stdin });
+  return new Promise((resolve) => rl.once('line', (line) => {
+    rl.close();
+    resolve(line);
+  }));
 }

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
+import { ApiError, errorHandler } from '../web/http/errors.ts';
 import type { PrivacyAudit, ShutterController } from './controller.ts';
 import type { PrivacyConfig } from './triggers.ts';
 
@@ -34,16 +35,6 @@ const source = z
   .describe('Names the sensor or panel in the log, e.g. "front door".');
 const intrusionBody = z.union([z.strictObject({ armed: z.boolean(), source }), z.strictObject({ trigger: z.boolean(), source })]);
 
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 /**
  * The token-authenticated endpoints for devices rather than people, mounted at /api/privacy:
@@ -68,7 +59,7 @@ export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterD
       const ip = req.ip ?? req.socket.remoteAddress ?? '';
       const lockedMs = throttle.lockedFor(ip);
       if (lockedMs > 0) {
-        throw new HttpProblem(429, 'locked_out', 'Too many wrong tokens from this address; try again later.', {
+        throw new ApiError(429, 'locked_out', 'Too many wrong tokens from this address; try again later.', {
           'Retry-After': String(Math.ceil(lockedMs / 1000)),
         });
       }
@@ -80,7 +71,7 @@ export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterD
           deps.logger.warn({ ip, endpoint }, 'privacy endpoint: address locked out after repeated wrong tokens');
           safely(deps, () => deps.audit?.record('lockout', { actor: null, ip }, `privacy.${endpoint}`));
         }
-        throw new HttpProblem(401, 'unauthenticated', 'Missing or wrong token.', { 'WWW-Authenticate': 'Bearer realm="volet"' });
+        throw new ApiError(401, 'unauthenticated', 'Missing or wrong token.', { 'WWW-Authenticate': 'Bearer realm="volet"' });
       }
       res.locals.tokenOwner = name;
       next();
@@ -101,7 +92,7 @@ export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterD
     const input = parse(intrusionBody, req.body);
     const by = input.source ? `alarm: ${input.source}` : 'alarm';
     const state = 'armed' in input ? controller.setArmed(input.armed, by) : controller.setTriggered(input.trigger, by);
-    if (!state) throw new HttpProblem(409, 'not_armed', 'The alarm is not armed: the trigger was ignored.');
+    if (!state) throw new ApiError(409, 'not_armed', 'The alarm is not armed: the trigger was ignored.');
     const cameras = deps.privacy.intrusion.cameras ?? controller.cameras;
     res.json({
       armed: state.armed,
@@ -110,7 +101,7 @@ export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterD
     });
   });
 
-  router.use(errors(deps.logger));
+  router.use(errorHandler(deps.logger));
   return router;
 }
 
@@ -140,7 +131,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-  throw new HttpProblem(400, 'invalid_request', `${path}${issue?.message ?? 'invalid request'}`);
+  throw new ApiError(400, 'invalid_request', `${path}${issue?.message ?? 'invalid request'}`);
 }
 
 function safely(deps: PrivacyRouterDeps, run: () => void): void {
@@ -149,22 +140,6 @@ function safely(deps: PrivacyRouterDeps, run: () => void): void {
   } catch (err) {
     deps.logger.error({ err: (err as Error).message }, 'privacy endpoint: audit failed');
   }
-}
-
-function send(res: Response, problem: HttpProblem): void {
-  for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
-  res.status(problem.status).json({ error: { code: problem.code, message: problem.message } });
-}
-
-function errors(logger: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    if (err instanceof HttpProblem) return send(res, err);
-    const e = err as { status?: number; type?: string; message?: string };
-    if (e.type === 'entity.parse.failed') return send(res, new HttpProblem(400, 'invalid_json', 'Request body is not valid JSON.'));
-    if (e.status === 413) return send(res, new HttpProblem(413, 'too_large', 'Request body is too large.'));
-    logger.error({ err: e.message, path: req.path }, 'privacy endpoint failed');
-    send(res, new HttpProblem(500, 'internal', 'Something went wrong; see the Volet log.'));
-  };
 }
 
 /** Counts wrong tokens per client address and refuses an address that sent too many, for a while. */

@@ -122,7 +122,10 @@ async function runFloor(camera: RtspCamera, n: number, seconds: number): Promise
   }
   try {
     await sleep(WARMUP_S * 1000);
-    return (await measureTree(process.pid, seconds)).cpuPercent;
+    const usage = await measureTree(process.pid, seconds);
+    const running = commands.filter((c) => (c as unknown as { ffmpegProc?: { exitCode: number | null } }).ffmpegProc?.exitCode === null).length;
+    if (running < commands.length) process.stdout.write(`(floor: only ${running} of ${commands.length} ffmpeg processes kept running)\n`);
+    return usage.cpuPercent;
   } finally {
     for (const c of commands) c.kill('SIGKILL');
     await sleep(500);

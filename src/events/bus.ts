@@ -47,4 +47,10 @@ export interface BusEvents {
 }
 
 /** The one in-process bus every consumer (record, notify, web) subscribes to. */
-export class EventBus extends EventEmitter<BusEvents> {}
+export class EventBus extends EventEmitter<BusEvents> {
+  constructor() {
+    super();
+    // Every camera's recorder, the event recorder, notifier, backup and each viewer socket listen.
+    this.setMaxListeners(0);
+  }
+}

@@ -60,7 +60,8 @@ export class CameraPipeline {
       stallSeconds: camera.detect.stallSeconds,
       logger: opts.logger,
     });
-    this.motion = new MotionDetector({ threshold: camera.motion.threshold, minArea: camera.motion.minArea, masks: camera.motion.masks });
+    // Motion runs on a frame at most 160 px wide (as Frigate does at ~100 px high): cheap enough to run on every frame.
+    this.motion = new MotionDetector({ threshold: camera.motion.threshold, minArea: camera.motion.minArea, masks: camera.motion.masks, maxWidth: 160 });
     this.tracker = new ObjectTracker({
       minHits: opts.minHits ?? 2,
       maxLostMs: opts.maxLostMs ?? 5000,

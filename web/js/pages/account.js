@@ -1,6 +1,7 @@
 import { get, post } from '../api.js';
 import { clear, field, form, formatTime, h, page, toast } from '../ui.js';
 import { signedOut } from '../app.js';
+import { notificationsSection } from './notifications.js';
 
 const pw = (name, autocomplete = 'current-password') => h('input', { name, type: 'password', required: true, autocomplete });
 
@@ -82,6 +83,7 @@ export async function render(main, ctx) {
     page(`Account: ${user.username}`,
       h('section', { class: 'card' }, h('h2', {}, 'Password'), passwordForm),
       h('section', { class: 'card' }, h('h2', {}, 'Two-step sign-in'), totpSlot),
+      await notificationsSection(),
       h('section', { class: 'card' },
         h('h2', {}, 'Signed-in devices'),
         h('ul', {}, sessions.map((s) => h('li', {}, `${s.userAgent || 'unknown browser'} · ${s.ip} · last used ${formatTime(s.lastSeen)}`, s.current ? h('strong', {}, ' (this one)') : null))),

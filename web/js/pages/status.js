@@ -66,5 +66,26 @@ export async function render(main, ctx) {
       )
     : null;
 
-  clear(main, page('Status', cameraTable, vaultSection, storageSection));
+  const backup = ctx.session.user.admin ? await get('/backup').catch(() => null) : null;
+  const backupSection = backup && backup.targets.length > 0
+    ? h('section', { class: 'card' },
+        h('table', {},
+          h('caption', {}, 'Backup'),
+          h('thead', {}, h('tr', {}, ['Target', 'Health', 'Last success', 'Waiting', 'Problem'].map((t) => h('th', { scope: 'col' }, t)))),
+          h('tbody', {},
+            backup.targets.map((t) =>
+              h('tr', {},
+                h('th', { scope: 'row' }, t.target),
+                h('td', {}, h('span', { class: `badge ${t.healthy ? 'streaming' : 'backoff'}` }, t.healthy ? 'healthy' : 'failing')),
+                h('td', {}, t.lastSuccessMs ? formatTime(t.lastSuccessMs) : 'never'),
+                h('td', {}, `${t.backlogCount} file(s), ${formatBytes(t.backlogBytes)}`),
+                h('td', {}, t.lastError ?? ''),
+              ),
+            ),
+          ),
+        ),
+      )
+    : null;
+
+  clear(main, page('Status', cameraTable, vaultSection, storageSection, backupSection));
 }

@@ -41,6 +41,7 @@ export async function benchPipeline(args: string[]): Promise<void> {
   }
 
   const latencyCameras = Number(opt('latency-cameras', '4'));
+  if (latencyCameras === 0) return;
   const latencySeconds = Number(opt('latency-seconds', '70'));
   const camera = await startRtspCamera({ mounts: mountsFor(latencyCameras, walk.main.path, walk.sub.path), loop: true });
   try {
@@ -111,23 +112,32 @@ function totals(volet: Awaited<ReturnType<typeof startVolet>>) {
 /** The ffmpeg work Volet cannot avoid, without Node: decode each sub stream, stream-copy each main stream. */
 async function runFloor(camera: RtspCamera, n: number, seconds: number): Promise<number> {
   const cache = mkdtempSync('/dev/shm/volet-floor-');
-  const commands: FfmpegCommand[] = [];
+  const builders: (() => FfmpegCommand)[] = [];
   for (let i = 0; i < n; i++) {
-    commands.push(decodeToRawFrames(camera.url(`/c${i}/sub`), { fps: FPS, width: 640, height: 360 }).output('/dev/null'));
-    commands.push(recordSegments(camera.url(`/c${i}/main`), { segmentSeconds: 4, outputPattern: join(cache, `c${i}-%06d.ts`) }));
+    builders.push(() => decodeToRawFrames(camera.url(`/c${i}/sub`), { fps: FPS, width: 640, height: 360 }).output('/dev/null'));
+    builders.push(() => recordSegments(camera.url(`/c${i}/main`), { segmentSeconds: 4, outputPattern: join(cache, `c${i}-${Date.now()}-%06d.ts`) }));
   }
-  for (const c of commands) {
-    c.on('error', () => {});
-    c.run();
-  }
+  // Like Volet's supervisors, restart an ffmpeg that exits (the test server refuses some of many simultaneous connects).
+  let stopping = false;
+  const running = new Set<FfmpegCommand>();
+  const keep = (build: () => FfmpegCommand) => {
+    const command = build();
+    running.add(command);
+    const again = () => {
+      running.delete(command);
+      if (!stopping) setTimeout(() => keep(build), 1000);
+    };
+    command.on('error', again);
+    command.on('end', again);
+    command.run();
+  };
+  builders.forEach(keep);
   try {
     await sleep(WARMUP_S * 1000);
-    const usage = await measureTree(process.pid, seconds);
-    const running = commands.filter((c) => (c as unknown as { ffmpegProc?: { exitCode: number | null } }).ffmpegProc?.exitCode === null).length;
-    if (running < commands.length) process.stdout.write(`(floor: only ${running} of ${commands.length} ffmpeg processes kept running)\n`);
-    return usage.cpuPercent;
+    return (await measureTree(process.pid, seconds)).cpuPercent;
   } finally {
-    for (const c of commands) c.kill('SIGKILL');
+    stopping = true;
+    for (const c of running) c.kill('SIGKILL');
     await sleep(500);
     rmSync(cache, { recursive: true, force: true });
   }

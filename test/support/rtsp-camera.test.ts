@@ -250,14 +250,14 @@ describe('RTSP test camera', () => {
 
   test('a camera can offer Basic only or Digest only, and ffmpeg gets in either way', { timeout: 120000 }, async () => {
     const clip = await staticClip();
-    const basicOnly = await camera({ mounts: { '/sub': clip.path }, user: 'u', password: 'p', authMethods: ['basic'] });
+    const basicOnly = await camera({ mounts: { '/sub': clip.path }, user: 'u', password: 'p', authMethods: ['basic'], loop: true });
     const basicChallenge = await rtspDescribe(basicOnly.port, '/sub');
     assert.match(basicChallenge.headers, /WWW-Authenticate: Basic/i);
     assert.doesNotMatch(basicChallenge.headers, /Digest/i);
     const viaBasic = await probe(basicOnly.url('/sub', true));
     assert.equal(viaBasic.code, 0, viaBasic.stderr);
 
-    const digestOnly = await camera({ mounts: { '/sub': clip.path }, user: 'u', password: 'p', authMethods: ['digest'] });
+    const digestOnly = await camera({ mounts: { '/sub': clip.path }, user: 'u', password: 'p', authMethods: ['digest'], loop: true });
     assert.equal((await rtspDescribe(digestOnly.port, '/sub', basicAuthorization('u', 'p'))).status, 401);
     const viaDigest = await probe(digestOnly.url('/sub', true));
     assert.equal(viaDigest.code, 0, viaDigest.stderr);

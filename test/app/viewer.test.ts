@@ -62,6 +62,7 @@ test('the whole system in a browser: setup → live view plays → a person beco
     await page.screenshot({ path: `${OUT}app-events.png` });
 
     await page.goto(`${url}/#/events/${event.id}`);
+    await page.locator('video.clip').waitFor({ timeout: 30_000 });
     await page.$eval('video.clip', (v) => {
       const video = v as HTMLVideoElement;
       video.muted = true;

@@ -43,10 +43,16 @@ function run(command: string, args: string[], timeoutMs = 30000): Promise<{ code
 }
 
 async function probe(url: string): Promise<{ code: number | null; stderr: string; streams: ProbedStream[] }> {
-  const result = await run('ffprobe', [
-    '-v', 'error', '-rtsp_transport', 'tcp', '-analyzeduration', '1000000',
-    '-show_entries', 'stream=codec_type,codec_name,width,height', '-of', 'json', url,
-  ]);
+  const attempt = () =>
+    run('ffprobe', [
+      '-v', 'error', '-rtsp_transport', 'tcp', '-analyzeduration', '1000000',
+      '-show_entries', 'stream=codec_type,codec_name,width,height', '-of', 'json', url,
+    ], 15000);
+  // On a loaded machine GStreamer sometimes starts a mount's pipeline too late for the first
+  // client, whose ffprobe then waits for data forever (killed: code null). A camera restart
+  // behaves the same way; a second try is what any client does.
+  let result = await attempt();
+  if (result.code === null) result = await attempt();
   const streams = result.code === 0 ? (JSON.parse(result.stdout) as { streams: ProbedStream[] }).streams : [];
   return { code: result.code, stderr: result.stderr, streams };
 }

@@ -35,7 +35,8 @@ interface SupervisorEvents {
 
 const HEALTHY_AFTER_MS = 10_000;
 const FPS_WINDOW_MS = 5_000;
-const CONNECT_GRACE_MS = 10_000;
+/** Extra time a fresh connection gets (RTSP handshake and probing) before the stall watchdog applies. */
+const CONNECT_GRACE_MS = 5_000;
 
 /** Keeps one ffmpeg decoder running for a camera: reconnects with backoff, restarts on stalls, reports status. */
 export class CameraSupervisor extends EventEmitter<SupervisorEvents> {

@@ -141,8 +141,10 @@ test('a camera that goes away backs off, then streams again once it is back', as
     await waitFor('backoff', () => run.pipeline.supervisor.status.state === 'backoff', 15_000);
     await camera.restart();
     const backAt = Date.now();
-    await waitFor('streaming again', () => run.pipeline.supervisor.status.state === 'streaming', 20_000);
-    assert.ok(Date.now() - backAt < 10_000 + 2_000, 'streams again within about 10 s');
+    await waitFor('streaming again', () => run.pipeline.supervisor.status.state === 'streaming', 30_000);
+    // Usually within the next backoff step (≤ 8 s here); the test server sometimes leaves the first
+    // client after a restart without data, which the stall watchdog then cuts: still well within 20 s.
+    assert.ok(Date.now() - backAt < 20_000, `streams again within 20 s (took ${Date.now() - backAt} ms)`);
     const framesBefore = run.pipeline.supervisor.status.framesRead;
     await waitFor('more frames', () => run.pipeline.supervisor.status.framesRead > framesBefore + 5, 10_000);
   } finally {

@@ -44,7 +44,12 @@ export class Recorder {
   segmentsStored = 0;
 
   constructor(private readonly opts: RecorderOptions) {
-    this.policy = new SegmentPolicy({ mode: opts.mode, preRollMs: opts.preRollSeconds * 1000, postRollMs: opts.postRollSeconds * 1000 });
+    this.policy = new SegmentPolicy({
+      mode: opts.mode,
+      preRollMs: opts.preRollSeconds * 1000,
+      postRollMs: opts.postRollSeconds * 1000,
+      holdSlackMs: 2 * opts.segmentSeconds * 1000,
+    });
   }
 
   /** Follows the camera's events (and motion, in motion mode) while recording. */

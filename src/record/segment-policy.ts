@@ -21,7 +21,11 @@ export class SegmentPolicy {
   private readonly windows = new Map<string, Window>();
   private held: CachedSegment[] = [];
 
-  constructor(private readonly opts: { mode: RecordMode; preRollMs: number; postRollMs: number }) {}
+  /**
+   * `holdSlackMs` keeps held segments a little longer than the pre-roll: segment times are only as
+   * exact as ffmpeg's reporting, and a trigger arrives some hundreds of ms after what it reports.
+   */
+  constructor(private readonly opts: { mode: RecordMode; preRollMs: number; postRollMs: number; holdSlackMs?: number }) {}
 
   /** A new segment is complete: true = store it now, false = it is held (or, in off mode, dropped by evict). */
   addSegment(segment: CachedSegment): boolean {
@@ -43,7 +47,7 @@ export class SegmentPolicy {
 
   /** Held segments too old to serve as pre-roll for a trigger starting now: delete them. */
   evict(nowMs: number): CachedSegment[] {
-    const horizon = nowMs - (this.opts.mode === 'off' ? 0 : this.opts.preRollMs);
+    const horizon = nowMs - (this.opts.mode === 'off' ? 0 : this.opts.preRollMs + (this.opts.holdSlackMs ?? 0));
     const expired = this.held.filter((s) => s.endMs < horizon);
     if (expired.length > 0) this.held = this.held.filter((s) => s.endMs >= horizon);
     for (const [key, w] of this.windows) {

@@ -40,3 +40,10 @@ test('off mode stores nothing and holds nothing past the current moment', () => 
   assert.deepEqual(policy.trigger('e1', 1000, null), []);
   assert.deepEqual(paths(policy.evict(10_000)), ['s0.ts']);
 });
+
+test('a slack keeps held segments a little longer than the pre-roll', () => {
+  const policy = new SegmentPolicy({ mode: 'events', preRollMs: 5000, postRollMs: 5000, holdSlackMs: 4000 });
+  for (const s of [0, 4, 8]) policy.addSegment(seg(s));
+  assert.deepEqual(paths(policy.evict(12_000)), [], 'without slack s0 would be gone');
+  assert.deepEqual(paths(policy.trigger('e1', 11_000, null)), ['s4.ts', 's8.ts']);
+});

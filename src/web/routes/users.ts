@@ -62,7 +62,7 @@ export function userRoutes(ctx: WebContext): Router {
     if (input.password !== undefined) {
       ctx.users.update(user.id, { passwordHash: await ctx.hasher.hash(input.password) });
       const ended = ctx.sessions.revokeUser(user.id, user.id === auth(res).user.id ? auth(res).session.idHash : undefined);
-      ctx.audit.record('user_changed', who(req, res), user.username, { password: 'reset', sessionsEnded: ended });
+      ctx.audit.record('user_changed', who(req, res), user.username, { passwordReset: true, sessionsEnded: ended });
     }
     res.json({ user: publicUser(ctx.users.byId(user.id)!) });
   });

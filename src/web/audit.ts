@@ -34,15 +34,8 @@ export interface AuditEntry {
   detail: Record<string, unknown> | null;
 }
 
-interface AuditRow {
-  id: number;
-  at: number;
-  action: AuditAction;
-  actor: string | null;
-  ip: string | null;
-  target: string | null;
-  detail: string | null;
-}
+/** An entry as stored: detail is JSON text. */
+type AuditRow = Omit<AuditEntry, 'detail'> & { detail: string | null };
 
 /** Who did what, when, from where. Never holds a secret: callers pass names and outcomes only. */
 export class AuditLog {

@@ -37,7 +37,9 @@ USER node
 # (docker run --shm-size=512m, or shm_size in compose).
 VOLUME ["/config", "/storage"]
 EXPOSE 8443
-HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
-  CMD ["node", "-e", "require('https').get({host:'127.0.0.1',port:8443,path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
+# "volet health" reads web.host/port/https from the same config and asks /healthz: 503 (a camera not
+# recording, disk below the retention floor, index not writable) or no answer is unhealthy.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=90s --retries=3 \
+  CMD ["node", "bin/volet.js", "--config", "/config/volet.yml", "health"]
 ENTRYPOINT ["tini", "--", "node", "bin/volet.js"]
 CMD ["--config", "/config/volet.yml", "run"]

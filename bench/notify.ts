@@ -32,7 +32,7 @@ async function run(events: number, subscriptions: number): Promise<void> {
     logger: createLogger('silent'),
     viewerBaseUrl: 'https://nvr.home.arpa:8443',
     presence: () => 'away',
-    config: { cooldownSeconds: 0 },
+    config: { cooldownSeconds: 0, pushServices: [push.origin], allowedHosts: [] },
   });
   try {
     for (let i = 0; i < subscriptions; i++) notifier.subscribe(1, push.subscribe().json);

@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 packages=(ffmpeg)
 if [ "${1:-}" != "--runtime" ]; then
-  # The tests' RTSP camera (GStreamer RTSP server via python3-gi) and browser (Chromium).
+  # The tests' RTSP camera (GStreamer RTSP server via python3-gi), browser (Chromium), and the egress
+  # test's tools (strace records every connection; ip brings up loopback in a network namespace).
   packages+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-             gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly chromium)
+             gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly chromium strace iproute2)
 fi
 
 missing=()
@@ -25,3 +26,12 @@ fi
 # onnxruntime-node's install script downloads CUDA files; Volet uses the CPU build shipped in the package.
 export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci
+
+# The detector model is fetched now, at install time: Volet itself never downloads anything.
+# With VOLET_MODELS_DIR set, that folder is the user's to fill.
+if [ -z "${VOLET_MODELS_DIR:-}" ] && [ ! -f models/yolox_nano.onnx ]; then
+  if ! node bin/volet.js models fetch yolox_nano; then
+    echo "warning: the detector model could not be downloaded (offline?). Volet will not start without it:" >&2
+    echo "         run 'npx volet models fetch yolox_nano' once you are online." >&2
+  fi
+fi

@@ -18,7 +18,7 @@ export async function withDemoCamera(config: VoletConfig): Promise<VoletConfig> 
   const dir = resolve(config.storage.path, 'demo');
   const clip = join(dir, 'demo-camera.mp4');
   if (!existsSync(clip)) {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 }); // may create storage.path itself: keep it private
     await runToEnd(demoClip(`${clip}.partial`));
     await rename(`${clip}.partial`, clip);
   }

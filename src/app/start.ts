@@ -6,8 +6,11 @@ import type { Logger } from '../log/logger.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { CameraPipeline } from '../pipeline/camera-pipeline.ts';
 import { DetectScheduler } from '../pipeline/detect-scheduler.ts';
+import { HealthMonitor } from '../health/monitor.ts';
 import { EventRecorder } from '../record/event-recorder.ts';
-import { Recorder } from '../record/recorder.ts';
+import { Recorder, removeLeftoverSegments } from '../record/recorder.ts';
+import { claimInstance } from '../process/instance.ts';
+import { resolve } from 'node:path';
 import { Recordings } from '../record/recordings.ts';
 import type { Vault } from '../vault/vault.ts';
 import { UserRepository, canView } from '../web/auth/users.ts';
@@ -17,8 +20,8 @@ import { openStorage, type OpenStorage } from './storage.ts';
 import { BackupService } from './backup.ts';
 import { Router } from 'express';
 import { ShutterController } from '../privacy/controller.ts';
-import { privacyRouter } from '../privacy/router.ts';
-import { notificationRoutes } from '../notify/routes.ts';
+import { privacyRoutes } from '../web/routes/privacy.ts';
+import { notificationRoutes } from '../web/routes/notifications.ts';
 import { AuditLog } from '../web/audit.ts';
 
 export interface RunningVolet {
@@ -44,6 +47,10 @@ export interface StartOptions {
 
 /** Builds the whole system from a validated config. Nothing starts unless everything could be built. */
 export async function startVolet(config: VoletConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningVolet> {
+  // Before any camera starts: what a crashed Volet left running, or as plaintext in RAM, goes.
+  await claimInstance(resolve(config.storage.path), logger);
+  const leftoverSegments = await removeLeftoverSegments(config.storage.cachePath);
+  if (leftoverSegments.length > 0) logger.warn({ count: leftoverSegments.length }, 'removed plaintext segments left in the RAM cache');
   const bus = new EventBus();
   const detector = await createDetector({
     modelPath: resolveModelPath(config.detector.model, opts.modelsDir ?? defaultModelsDir()),
@@ -102,6 +109,7 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
     return { before: record.preRollSeconds * 1000, after: record.postRollSeconds * 1000 };
   };
   recordings = new Recordings({ storageDir: storage.dir, index: storage.index, vault: () => storage.vault, bus, cacheDir: config.storage.cachePath, padding });
+  await recordings.forgetPlaintext(); // clips a crashed Volet left decrypted in RAM
   if (Object.keys(config.backup.targets).length > 0) {
     backup = new BackupService({ targets: config.backup.targets, storageDir: storage.dir, index: storage.index, vault: () => storage.vault, padding, db: storage.db, logger });
     backup.attach(bus);
@@ -136,6 +144,7 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
   });
   notifier.attach(bus);
 
+  const health = new HealthMonitor({ config, bus, storage, pipelines, recorders, shutter });
   await startRecording();
   for (const [name, pipeline] of pipelines) if (shutter.state(name) === 'open') pipeline.start();
 
@@ -167,11 +176,12 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
       recordings,
       shutter: { state: (camera) => shutter.state(camera), set: (camera, state, by) => shutter.set(camera, state, by), auditsChanges: true },
       apiRoutes: [
-        { path: '/api/privacy', router: privacyRouter(shutter, { privacy: config.privacy, logger, audit }) },
+        { path: '/api/privacy', router: privacyRoutes(shutter, { privacy: config.privacy, logger, audit }) },
         notificationRoutes(notifier, users),
         (guards) => Router().get('/backup', guards.session, guards.admin, (_req, res) => void res.json({ targets: backup?.status() ?? [] })),
       ],
       security: opts.webSecurity,
+      health,
     });
   }
 
@@ -188,6 +198,7 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
     async stop() {
       await shutter.stop();
       await web?.close();
+      health.close();
       await Promise.all([...[...pipelines.values()].map((p) => p.stop()), ...[...recorders.values()].map((r) => r.stop())]);
       await eventRecorder?.stop();
       await backup?.stop();

@@ -4,11 +4,13 @@ import { join, resolve } from 'node:path';
 import type { VoletConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import { openDatabase, type Db } from '../storage/database.ts';
+import { ensurePrivateDir, tightenFile } from '../storage/private-files.ts';
 import { recoverStorage } from '../storage/recovery.ts';
 import { RetentionRunner } from '../storage/retention-runner.ts';
 import { StorageIndex, type FileRow } from '../storage/storage-index.ts';
 import { VaultStore } from '../storage/vault-store.ts';
 import { keyFilePath } from '../vault/keyfile.ts';
+import { logSodiumBinding } from '../vault/sodium.ts';
 import { Vault, type VaultOptions } from '../vault/vault.ts';
 
 export interface OpenStorage {
@@ -34,9 +36,12 @@ export async function openStorage(
   onStored?: (row: FileRow) => void,
 ): Promise<OpenStorage> {
   const dir = resolve(config.storage.path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  logSodiumBinding(logger);
+  for (const loose of [ensurePrivateDir(dir), tightenFile(keyFilePath(dir))]) {
+    if (loose) logger.warn(loose, 'storage: was readable by other users; mode tightened');
+  }
   await assertRamCache(config.storage.cachePath);
-  const db = openDatabase(join(dir, 'volet.db'));
+  const db = openDatabase(join(dir, 'volet.db'), logger);
   const index = new StorageIndex(db);
   const report = await recoverStorage(dir, index);
   for (const name of report.tempRemoved) logger.warn({ file: name }, 'recovery: removed unfinished temp file');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secret, secretUrl } from '../config/secret.ts';
 import { DropboxTarget } from './dropbox-target.ts';
 import { FolderTarget } from './folder-target.ts';
 import { FtpTarget } from './ftp-target.ts';
@@ -6,10 +7,11 @@ import { SftpTarget } from './sftp-target.ts';
 import { BackupTargetError, type BackupTarget } from './target.ts';
 import { WebdavTarget } from './webdav-target.ts';
 
-const url = z.string().min(1);
+const url = secretUrl(z.string().min(1));
+const password = secret(z.string()).optional();
 const ftpShape = {
   url,
-  password: z.string().optional(),
+  password,
   certificateSha256: z.string().optional().describe('Accept exactly this TLS certificate (SHA-256 fingerprint).'),
   insecure: z.boolean().optional().describe('Accept any TLS certificate.'),
   timeoutMs: z.number().int().positive().optional(),
@@ -23,22 +25,22 @@ export const backupTargetConfigSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('sftp'),
     url,
-    password: z.string().optional(),
+    password,
     privateKeyPath: z.string().optional(),
-    passphrase: z.string().optional(),
+    passphrase: secret(z.string()).optional(),
     hostKeySha256: z.string().optional().describe('The server host key fingerprint, "SHA256:…".'),
     connectTimeoutMs: z.number().int().positive().optional(),
   }),
-  z.object({ type: z.literal('webdav'), url, username: z.string().optional(), password: z.string().optional() }),
+  z.object({ type: z.literal('webdav'), url, username: z.string().optional(), password }),
   z.object({
     type: z.literal('dropbox'),
     url: url.default('dropbox:///'),
     appKey: z.string().min(1),
-    refreshToken: z.string().min(1),
-    appSecret: z.string().optional(),
+    refreshToken: secret(z.string().min(1)),
+    appSecret: secret(z.string()).optional(),
     chunkSizeBytes: z.number().int().positive().optional(),
-    apiBaseUrl: z.string().url().optional(),
-    contentBaseUrl: z.string().url().optional(),
+    apiBaseUrl: secretUrl(z.string().url()).optional(),
+    contentBaseUrl: secretUrl(z.string().url()).optional(),
   }),
 ]);
 

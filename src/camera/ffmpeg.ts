@@ -1,12 +1,19 @@
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ffmpeg from 'fluent-ffmpeg';
+import { GUARDED_FFMPEG } from '../process/child-lifetime.ts';
 
 /** The one place that builds ffmpeg commands. Callers never see argument lists. */
 
 export type FfmpegCommand = ffmpeg.FfmpegCommand;
 
 const RTSP_IO_TIMEOUT_US = 5_000_000;
+
+/** Every command runs ffmpeg through the guard that kills it when Volet dies, even by SIGKILL. */
+function newCommand(input?: string): ffmpeg.FfmpegCommand {
+  const command = input === undefined ? ffmpeg({ stdoutLines: 20 }) : ffmpeg(input, { stdoutLines: 20 });
+  return command.setFfmpegPath(GUARDED_FFMPEG);
+}
 
 /** An RTSP camera, or a file:/// URL played in real time in a loop (demo, tests). */
 function rtspInput(url: string): ffmpeg.FfmpegCommand {
@@ -15,7 +22,7 @@ function rtspInput(url: string): ffmpeg.FfmpegCommand {
   const input = isFile
     ? ['-re', '-stream_loop', '-1']
     : ['-rtsp_transport', 'tcp', '-timeout', String(RTSP_IO_TIMEOUT_US), '-analyzeduration', '1000000'];
-  return ffmpeg(isFile ? fileURLToPath(url) : url, { stdoutLines: 20 })
+  return newCommand(isFile ? fileURLToPath(url) : url)
     .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'warning', ...input]);
 }
 
@@ -67,7 +74,7 @@ export function recordSegments(url: string, opts: SegmentOptions): ffmpeg.Ffmpeg
 
 /** Joins decrypted MPEG-TS segments streamed from `input` into a playable MP4, without re-encoding. */
 export function remuxToMp4(input: Readable, outputPath: string): ffmpeg.FfmpegCommand {
-  return ffmpeg({ stdoutLines: 20 })
+  return newCommand()
     .input(input)
     .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'mpegts'])
     .output(outputPath)
@@ -117,7 +124,7 @@ export function transcodeToMpeg1(url: string, opts: Mpeg1Options): ffmpeg.Ffmpeg
  * keyframe every second. Synthetic, so it needs no camera and no test image.
  */
 export function demoClip(outputPath: string): ffmpeg.FfmpegCommand {
-  return ffmpeg({ stdoutLines: 20 })
+  return newCommand()
     .input('color=c=0x34495e:s=1280x720:r=15,drawgrid=w=80:h=80:t=1:c=0x4a6278')
     .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi'])
     .input('color=c=0xe67e22:s=90x220:r=15')

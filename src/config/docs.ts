@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configSchema } from './schema.ts';
+import { secretKindOf, type SecretKind } from './secret.ts';
 
 interface JsonSchema {
   type?: string | string[];
@@ -16,11 +17,19 @@ interface JsonSchema {
   required?: string[];
   anyOf?: JsonSchema[];
   oneOf?: JsonSchema[];
+  'x-secret'?: SecretKind;
 }
 
 /** docs/CONFIG.md, generated from the zod schema so it cannot drift: `volet config docs > docs/CONFIG.md`. */
 export function renderConfigDocs(): string {
-  const root = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const root = z.toJSONSchema(configSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      const kind = secretKindOf(zodSchema);
+      if (kind) jsonSchema['x-secret'] = kind;
+    },
+  }) as JsonSchema;
   const rows: string[] = [];
   walk(root, '', rows, false);
   return [
@@ -31,6 +40,7 @@ export function renderConfigDocs(): string {
     'Volet reads one YAML file (`./volet.yml`, or `--config <file>`). Every key below is optional unless',
     'marked required. `${NAME}` anywhere in a value is replaced by the environment variable `NAME`.',
     'An annotated example is in `volet.example.yml`. `<name>` stands for a name you choose.',
+    'Values marked *secret* are masked in logs, in error messages and by `volet config check --print`.',
     '',
     '| Key | Type | Default | Description |',
     '| --- | --- | --- | --- |',
@@ -43,7 +53,8 @@ function walk(schema: JsonSchema, path: string, rows: string[], required: boolea
   const node = schema.anyOf?.find((s) => s.type !== 'null') ?? schema;
   const isObject = node.type === 'object' || node.oneOf !== undefined;
   if (path && (!isObject || node.description)) {
-    rows.push(`| \`${path}\` | ${typeOf(node)} | ${required ? '**required**' : defaultOf(schema.default ?? node.default)} | ${escape(schema.description ?? node.description ?? '')} |`);
+    const description = [schema.description ?? node.description ?? '', SECRET_NOTE[schema['x-secret'] ?? node['x-secret'] ?? 'none']].filter(Boolean).join(' ');
+    rows.push(`| \`${path}\` | ${typeOf(node)} | ${required ? '**required**' : defaultOf(schema.default ?? node.default)} | ${escape(description)} |`);
   }
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     walk(child, path ? `${path}.${key}` : key, rows, (node.required ?? []).includes(key) && child.default === undefined);
@@ -60,6 +71,12 @@ function walk(schema: JsonSchema, path: string, rows: string[], required: boolea
   }
   for (const variant of variants) walkVariant(variant, path, rows, new Set(shared));
 }
+
+const SECRET_NOTE: Record<SecretKind | 'none', string> = {
+  value: '*Secret.*',
+  url: '*Credentials in it (user:password, ?token=…) are secret.*',
+  none: '',
+};
 
 function typeLabel(variant: JsonSchema): unknown {
   const type = variant.properties?.type as (JsonSchema & { const?: string }) | undefined;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { secretScrubber } from '../log/scrub-secrets.ts';
+import { configSecretValues } from './mask.ts';
 import { configSchema, type VoletConfig } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -31,16 +33,33 @@ export function loadConfigFile(path: string, env: Env = process.env, { mustExist
 
 export function parseConfig(text: string, source = 'volet.yml', env: Env = process.env): VoletConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `YAML: ${withoutSourceText(e.message)}`));
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    throw new ConfigError(source, [`YAML: ${withoutSourceText((err as Error).message)}`]);
   }
-  const raw: unknown = doc.toJS() ?? {};
   const problems: string[] = [];
   const substituted = substituteEnv(raw, [], env, problems);
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  // The messages below name paths, not values; scrubbing is the guard should one ever quote a secret.
+  const scrub = secretScrubber(configSecretValues(substituted));
+  if (problems.length > 0) throw new ConfigError(source, problems.map(scrub));
   const result = configSchema.safeParse(substituted, { reportInput: true });
-  if (!result.success) throw new ConfigError(source, result.error.issues.map(describeIssue));
+  if (!result.success) throw new ConfigError(source, result.error.issues.map(describeIssue).map(scrub));
   return result.data;
+}
+
+/**
+ * The first line of a YAML error without the source text some messages quote (`Unexpected scalar
+ * token in YAML stream: "hunter2"`, `Unresolved alias …: *name`): that text may be a password.
+ */
+function withoutSourceText(message: string): string {
+  const [first] = message.split('\n');
+  const at = / at line \d+, column \d+:?$/.exec(first);
+  const text = at ? first.slice(0, at.index) : first;
+  const position = at ? at[0].replace(/:$/, '') : '';
+  return `${text.replace(/:\s.*$/, '')}${position}`;
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { backupTargetConfigSchema } from '../backup/create-target.ts';
+import { secret, secretUrl } from './secret.ts';
+import { httpOrigin, parseHostEntry } from '../notify/destinations.ts';
+import { selfHostedTargetSchema } from '../notify/self-hosted.ts';
 
 /** The whole configuration and every default lives here; docs/CONFIG.md and volet.example.yml follow it. */
 
@@ -8,9 +11,9 @@ const intBetween = (min: number, max: number) =>
   z.number().int('must be a whole number').min(min, between(min, max)).max(max, between(min, max));
 const numBetween = (min: number, max: number) => z.number().min(min, between(min, max)).max(max, between(min, max));
 
-const rtspUrl = z
-  .string()
-  .regex(/^(rtsps?:\/\/[^\s]+|file:\/\/\/.+)$/, 'must be an rtsp://, rtsps:// or file:/// URL');
+const rtspUrl = secretUrl(
+  z.string().regex(/^(rtsps?:\/\/[^\s]+|file:\/\/\/.+)$/, 'must be an rtsp://, rtsps:// or file:/// URL'),
+);
 
 const point = z.tuple([z.number().min(0, 'must be ≥ 0'), z.number().min(0, 'must be ≥ 0')]);
 export const polygonSchema = z.array(point).min(3, 'a polygon needs at least 3 points [x, y]');
@@ -169,11 +172,44 @@ const backupSchema = z
   })
   .prefault({});
 
+const pushServiceOrigin = z
+  .string()
+  .refine((text) => {
+    const origin = httpOrigin(text);
+    return origin !== undefined && new URL(text).href === `${origin}/`;
+  }, 'must be an origin such as https://push.example.org (no path)')
+  .transform((text) => new URL(text).origin);
+const allowedHost = z
+  .string()
+  .refine((text) => parseHostEntry(text) !== undefined, 'must be a host name or IP address, optionally with :port (IPv6 in brackets)');
+
 const notificationsSchema = z
   .strictObject({
     cooldownSeconds: intBetween(0, 86400).default(60).describe('Minimum time between notifications per camera.'),
-    ntfy: z.string().url().optional().describe("URL of the user's own ntfy topic."),
-    gotify: z.string().url().optional().describe("URL of the user's own Gotify server, with ?token=."),
+    pushServices: z
+      .array(pushServiceOrigin)
+      .max(20)
+      .default([])
+      .describe(
+        'More Web Push services (origins, e.g. https://push.example.org) browsers may subscribe through, besides Google FCM, Mozilla, Apple (*.push.apple.com) and Microsoft (*.notify.windows.com).',
+      ),
+    allowedHosts: z
+      .array(allowedHost)
+      .max(50)
+      .default([])
+      .describe(
+        'Hosts (host = any port, host:port = that port) where administrators may add ntfy/Gotify targets in the viewer. notifications.ntfy and .gotify need not be listed.',
+      ),
+    ntfy: secretUrl(z.string().url()).optional().describe("URL of the user's own ntfy topic."),
+    gotify: secretUrl(z.string().url()).optional().describe("URL of the user's own Gotify server, with ?token=."),
+  })
+  .superRefine((notifications, ctx) => {
+    for (const kind of ['ntfy', 'gotify'] as const) {
+      const url = notifications[kind];
+      if (url === undefined) continue;
+      const target = selfHostedTargetSchema.safeParse({ kind, url });
+      if (!target.success) ctx.addIssue({ code: 'custom', path: [kind], message: target.error.issues[0]?.message ?? 'invalid URL' });
+    }
   })
   .prefault({});
 
@@ -186,16 +222,16 @@ const isTimeZone = (name: string) => {
     return false;
   }
 };
-const secretToken = z
-  .string()
-  .min(16, 'must be at least 16 characters: use a long random value, e.g. from "openssl rand -hex 24"');
+const secretToken = secret(
+  z.string().min(16, 'must be at least 16 characters: use a long random value, e.g. from "openssl rand -hex 24"'),
+);
 const deviceAddress = z
   .string()
   .regex(
     /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/,
     'must be a host name or IP address, optionally with :port (IPv6 in brackets)',
   );
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const httpUrl = secretUrl(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }));
 const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
 const allCameras = (what: string) =>
   z.array(cameraName).optional().describe(`Cameras ${what}; default: every camera.`);
@@ -239,7 +275,7 @@ const shutterHookSchema = z.strictObject({
     .strictObject({
       url: httpUrl.describe('ONVIF device service, e.g. http://192.168.1.20:8000/onvif/device_service.'),
       user: z.string().optional().describe('ONVIF user name.'),
-      password: z.string().optional().describe('ONVIF password.'),
+      password: secret(z.string()).optional().describe('ONVIF password.'),
       openPreset: z.string().min(1).describe('PTZ preset (name or token) to go to when the shutter opens.'),
       closePreset: z.string().min(1).describe('PTZ preset (name or token) to go to when it closes, e.g. facing a wall.'),
       timeoutSeconds: intBetween(1, 60).default(10).describe('Give up on the camera after this long.'),

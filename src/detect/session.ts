@@ -2,6 +2,21 @@ import { access } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 
 /**
+ * onnxruntime-node (since 1.29) uploads usage telemetry from Linux and macOS to
+ * mobile.events.data.microsoft.com, and keeps a device id and an event cache under ~/.cache,
+ * unless an environment variable says not to when its environment is created: that happens on
+ * the first InferenceSession.create, and every session is created in this file. 1.30 reads
+ * ORT_DISABLE_TELEMETRY, newer releases ORT_TELEMETRY_DISABLED; both are forced on, whatever the
+ * user's environment says. test/app/egress.test.ts fails if anything is still sent.
+ */
+function disableOnnxRuntimeTelemetry(): void {
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  process.env.ORT_TELEMETRY_DISABLED = '1';
+}
+
+disableOnnxRuntimeTelemetry();
+
+/**
  * onnxruntime-node adapter for an image model with one `[1, 3, H, W]` float input and one
  * float output. Knows whether H and W are fixed by the model or free.
  */

@@ -1,9 +1,20 @@
 import { pino, type Logger } from 'pino';
+import { secretScrubber } from './scrub-secrets.ts';
 
 export type { Logger };
 
-/** The one logger: JSON lines on stdout. Secrets are masked before they reach it (see maskUrl). */
-export function createLogger(level = 'info', destination: NodeJS.WritableStream = process.stdout): Logger {
+export interface LoggerOptions {
+  /** Values blanked out of every line wherever they appear (the loaded config's secrets: see configSecretValues). */
+  secrets?: Iterable<string>;
+}
+
+/** The one logger: JSON lines on stdout, with secrets scrubbed from each line before it is written. */
+export function createLogger(
+  level = 'info',
+  destination: NodeJS.WritableStream = process.stdout,
+  { secrets = [] }: LoggerOptions = {},
+): Logger {
+  const scrub = secretScrubber(secrets);
   return pino(
     {
       level,
@@ -11,6 +22,7 @@ export function createLogger(level = 'info', destination: NodeJS.WritableStream 
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: ['password', '*.password', 'passphrase', '*.passphrase', 'token', '*.token'], censor: '***' },
+      hooks: { streamWrite: scrub },
     },
     destination as pino.DestinationStream,
   );

@@ -4,6 +4,7 @@ import type { VoletConfig } from '../config/schema.ts';
 import type { EventBus, ObjectEvent } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../storage/database.ts';
+import { pushEndpointProblem, selfHostedProblem, type DestinationPolicy } from './destinations.ts';
 import { plainTextMessage, pushMessage, pushPayload, type PlainTextMessage, type PushMessage } from './message.ts';
 import { NotifyRepository, type SubscriptionRecord, type TargetRecord } from './repository.ts';
 import { DEFAULT_RETRY, type AttemptOutcome, type RetryPolicy, type RetryRuntime } from './retry.ts';
@@ -46,7 +47,10 @@ export interface NotifierDeps {
   /** Time zone of the plain-text messages (ntfy, Gotify); the host's by default. */
   timeZone?: string;
   delivery?: Partial<DeliveryOptions>;
-  /** Camera permissions of the auth module, when there are any: false = this user never hears about this camera. */
+  /**
+   * Camera permissions of the auth module, when there are any: false = this user never hears about
+   * this camera. Not asked for {@link CONFIG_RECIPIENT}: the config file's targets hear about every camera.
+   */
   mayNotify?: (userId: number, camera: string) => boolean;
   /** Waits between retries (tests pass a fast one). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -60,8 +64,11 @@ export interface DeliveryResult {
   id: number | null;
   /** Origin of the push service or server: the only part of its URL that is ever reported. */
   origin: string;
-  /** 'gone': the push service forgot the subscription (404/410), so it was removed. */
-  outcome: 'sent' | 'gone' | 'failed';
+  /**
+   * 'gone': the push service forgot the subscription (404/410), so it was removed. 'blocked': the
+   * destination is not (or no longer) allowed by the config, so it was not contacted at all.
+   */
+  outcome: 'sent' | 'gone' | 'failed' | 'blocked';
   attempts: number;
   status?: number;
   error?: string;
@@ -139,6 +146,11 @@ export class Notifier {
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly delivery: DeliveryOptions;
   private readonly vapid: VapidDetails;
+  private readonly policy: DestinationPolicy;
+  /** A browser's push subscription, on a push service the config allows. */
+  readonly subscriptionSchema;
+  /** An ntfy topic or Gotify server on a host of notifications.allowedHosts. */
+  readonly targetSchema;
   private readonly configTargets: SelfHostedTarget[] = [];
   private readonly lastNotified = new Map<string, number>();
   /** Events whose object has not yet entered a zone some user waits for: event id → those users. */
@@ -160,6 +172,15 @@ export class Notifier {
     const subject = deps.vapidSubject ?? DEFAULT_SUBJECT;
     if (!/^(mailto:|https:)/.test(subject)) throw new Error(`VAPID subject "${subject}" must be a mailto: or https: URL`);
     this.vapid = { ...this.repo.vapidKeys(this.now()), subject };
+    this.policy = { pushServices: deps.config.pushServices, allowedHosts: deps.config.allowedHosts };
+    this.subscriptionSchema = pushSubscriptionSchema.superRefine((subscription, ctx) => {
+      const problem = pushEndpointProblem(subscription.endpoint, this.policy);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: problem });
+    });
+    this.targetSchema = selfHostedTargetSchema.superRefine((target, ctx) => {
+      const problem = selfHostedProblem(target.url, this.policy);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
+    });
     for (const [kind, url] of [
       ['ntfy', deps.config.ntfy],
       ['gotify', deps.config.gotify],
@@ -226,7 +247,7 @@ export class Notifier {
         phase === 'start' ? this.recipients() : [...(this.awaitingZone.get(event.id) ?? [])];
       const rules = new Map<number, NotifyRule>();
       for (const userId of candidates) {
-        if (this.deps.mayNotify && !this.mayNotify(userId, event.camera)) {
+        if (!this.mayNotify(userId, event.camera)) {
           report.suppressed.push({ userId, reason: 'not-allowed' });
           continue;
         }
@@ -287,7 +308,7 @@ export class Notifier {
 
   /** Stores (or re-assigns to this user) a browser's push subscription. Throws NotifyInputError on bad input. */
   subscribe(userId: number, subscription: PushSubscriptionJSON, userAgent?: string): SubscriptionInfo {
-    const valid = parseInput(pushSubscriptionSchema, subscription, 'push subscription');
+    const valid = parseInput(this.subscriptionSchema, subscription, 'push subscription');
     const record = this.repo.saveSubscription(
       userId,
       { endpoint: valid.endpoint, p256dh: valid.keys.p256dh, auth: valid.keys.auth },
@@ -334,9 +355,12 @@ export class Notifier {
 
   // ── self-hosted targets ──────────────────────────────────────────────────────
 
-  /** Adds an ntfy topic or a Gotify server for the user. Throws NotifyInputError on bad input. */
+  /**
+   * Adds an ntfy topic or a Gotify server for the user, on a host of notifications.allowedHosts
+   * (only administrators may call this from the viewer). Throws NotifyInputError on bad input.
+   */
   addTarget(userId: number, input: unknown): TargetInfo {
-    const target = parseInput(selfHostedTargetSchema, input, 'notification target');
+    const target = parseInput(this.targetSchema, input, 'notification target');
     return targetInfo(this.repo.saveTarget(userId, target, this.now()));
   }
 
@@ -363,6 +387,7 @@ export class Notifier {
   }
 
   private mayNotify(userId: number, camera: string): boolean {
+    if (userId === CONFIG_RECIPIENT) return true;
     try {
       return this.deps.mayNotify?.(userId, camera) ?? true;
     } catch {
@@ -426,7 +451,7 @@ export class Notifier {
     return {
       userId,
       sent: deliveries.filter((d) => d.outcome === 'sent').length,
-      failed: deliveries.filter((d) => d.outcome === 'failed').length,
+      failed: deliveries.filter((d) => d.outcome === 'failed' || d.outcome === 'blocked').length,
       removed: deliveries.filter((d) => d.outcome === 'gone').length,
       deliveries,
     };
@@ -434,6 +459,8 @@ export class Notifier {
 
   private async push(subscription: SubscriptionRecord, payload: string, runtime: RetryRuntime): Promise<DeliveryResult> {
     const origin = originOf(subscription.endpoint);
+    const problem = pushEndpointProblem(subscription.endpoint, this.policy);
+    if (problem) return this.blocked('web-push', subscription.id, origin, problem);
     let result: DeliveryResult;
     try {
       const outcome = await sendWebPush(subscription, payload, this.vapid, { ...this.delivery, runtime });
@@ -451,6 +478,9 @@ export class Notifier {
 
   private async post(target: SelfHostedTarget & { id: number | null }, text: PlainTextMessage, runtime: RetryRuntime): Promise<DeliveryResult> {
     const origin = originOf(target.url);
+    // The config file's own targets are the administrator's word; stored ones are checked again.
+    const problem = target.id === null ? undefined : selfHostedProblem(target.url, this.policy);
+    if (problem) return this.blocked(target.kind, target.id, origin, problem);
     let result: DeliveryResult;
     try {
       const outcome = await sendSelfHosted(target, text, { ...this.delivery, runtime });
@@ -464,6 +494,12 @@ export class Notifier {
     }
     this.logDelivery(result);
     return result;
+  }
+
+  /** A stored destination the config does not (or no longer) allow: reported, never contacted. */
+  private blocked(channel: Channel, id: number | null, origin: string, problem: string): DeliveryResult {
+    this.logger.warn({ channel, id, origin }, `notification destination not allowed, not contacted: ${problem}`);
+    return { channel, id, origin, outcome: 'blocked', attempts: 0, error: 'destination not allowed' };
   }
 
   private logDelivery(result: DeliveryResult): void {

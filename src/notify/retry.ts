@@ -102,11 +102,14 @@ export function describeError(err: unknown): string {
   return err.name === 'TypeError' ? 'network error' : err.name;
 }
 
-/** One POST with its own timeout (and the shutdown signal), answering status and Retry-After. */
+/**
+ * One POST with its own timeout (and the shutdown signal), answering status and Retry-After.
+ * Redirects are never followed: a 3xx is the answer, so an allowed host cannot send us elsewhere.
+ */
 export async function postOnce(url: string, init: RequestInit, timeoutMs: number, shutdown?: AbortSignal): Promise<AttemptResponse> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = shutdown ? AbortSignal.any([shutdown, timeout]) : timeout;
-  const response = await fetch(url, { ...init, method: 'POST', signal });
+  const response = await fetch(url, { ...init, method: 'POST', redirect: 'manual', signal });
   await response.arrayBuffer().catch(() => undefined);
   return { status: response.status, retryAfter: response.headers.get('retry-after') };
 }

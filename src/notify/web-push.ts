@@ -1,5 +1,6 @@
 import webpush from 'web-push';
 import { z } from 'zod';
+import { httpOrigin } from './destinations.ts';
 import { postOnce, withRetry, type AttemptOutcome, type RetryPolicy, type RetryRuntime } from './retry.ts';
 
 /** `PushSubscription.toJSON()` as the browser sends it. */
@@ -15,20 +16,9 @@ const base64url = (bytes: number, what: string) =>
     .regex(/^[A-Za-z0-9_-]+={0,2}$/, `must be base64url`)
     .refine((text) => Buffer.from(text, 'base64url').length === bytes, `must be a ${bytes}-byte ${what}`);
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** https, or http on loopback only (a push service stand-in in tests). */
-export function isPushEndpoint(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
-  } catch {
-    return false;
-  }
-}
-
 export const pushSubscriptionSchema = z.object({
-  endpoint: z.string().max(2048).refine(isPushEndpoint, 'must be an https:// push service URL'),
+  /** Which hosts it may point to is for destinations.ts to decide. */
+  endpoint: z.string().max(2048).refine((text) => httpOrigin(text) !== undefined, 'must be an https:// push service URL'),
   expirationTime: z.number().nullable().optional(),
   keys: z.object({
     p256dh: base64url(65, 'uncompressed P-256 public key').refine(

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { Backoff } from '../camera/backoff.ts';
 import { recordSegments, signalFfmpeg, type FfmpegCommand } from '../camera/ffmpeg.ts';
@@ -7,6 +7,40 @@ import type { EventBus } from '../events/bus.ts';
 import { maskUrlsIn, type Logger } from '../log/logger.ts';
 import type { VaultStore } from '../storage/vault-store.ts';
 import { SegmentPolicy, type CachedSegment, type RecordMode } from './segment-policy.ts';
+
+/** What health reporting reads; times in ms since epoch, 0 for never. */
+export interface RecorderActivity {
+  /** When recording last started (0 while stopped). */
+  startedAt: number;
+  /** When ffmpeg last finished a segment, and that segment's length. */
+  lastSegmentAt: number;
+  lastSegmentMs: number;
+  /** When a segment was last sealed into the vault. */
+  lastSealedAt: number;
+}
+
+/** Segment files in a camera's RAM cache folder: <spawn time ms>-<sequence, 6+ digits>.ts (see spawn). */
+const SEGMENT_FILE = /^\d+-\d{6,}\.ts$/;
+
+/**
+ * Deletes the plaintext segments a previous Volet left in the RAM cache (after a crash, or of a
+ * camera no longer configured): their timing is unknown, so they are never stored. Only files
+ * named like segments go, so a cache directory shared with other files is safe.
+ */
+export async function removeLeftoverSegments(cacheDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const folders = (await readdir(cacheDir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory());
+  for (const folder of folders) {
+    const dir = join(cacheDir, folder.name);
+    const segments = (await readdir(dir).catch(() => [])).filter((file) => SEGMENT_FILE.test(file));
+    for (const file of segments) {
+      await unlink(join(dir, file)).catch(() => {});
+      removed.push(join(folder.name, file));
+    }
+    if (segments.length > 0) await rmdir(dir).catch(() => {});
+  }
+  return removed;
+}
 
 export interface RecorderOptions {
   camera: string;
@@ -42,6 +76,7 @@ export class Recorder {
   private unsubscribe: () => void = () => {};
   private stdoutRest = '';
   segmentsStored = 0;
+  private readonly progress: RecorderActivity = { startedAt: 0, lastSegmentAt: 0, lastSegmentMs: 0, lastSealedAt: 0 };
 
   constructor(private readonly opts: RecorderOptions) {
     this.policy = new SegmentPolicy({
@@ -74,6 +109,7 @@ export class Recorder {
 
   async start(): Promise<void> {
     if (this.opts.mode === 'off') return;
+    this.progress.startedAt = Date.now();
     // Plaintext left in RAM by a crash is never stored later: its timing is unknown.
     await rm(this.cameraCache, { recursive: true, force: true });
     await mkdir(this.cameraCache, { recursive: true, mode: 0o700 });
@@ -86,6 +122,7 @@ export class Recorder {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.progress.startedAt = 0;
     this.unsubscribe();
     clearTimeout(this.retryTimer);
     clearInterval(this.watchdog);
@@ -157,6 +194,7 @@ export class Recorder {
         startMs: Math.round(this.anchorMs + startS * 1000),
         endMs: Math.round(this.anchorMs + endS * 1000),
       };
+      Object.assign(this.progress, { lastSegmentAt: now, lastSegmentMs: segment.endMs - segment.startMs });
       if (this.policy.addSegment(segment)) this.store(segment);
       for (const expired of this.policy.evict(now)) void unlink(expired.path).catch(() => {});
     }
@@ -166,7 +204,9 @@ export class Recorder {
     const { camera, store } = this.opts;
     this.writing = this.writing.then(async () => {
       const row = await store.storeFile(segment.path, { camera, kind: 'segment', startMs: segment.startMs, endMs: segment.endMs });
-      if (row) this.segmentsStored += 1;
+      if (!row) return;
+      this.segmentsStored += 1;
+      this.progress.lastSealedAt = Date.now();
     });
   }
 
@@ -176,6 +216,10 @@ export class Recorder {
       this.stderrTail.push('no segment finished in time (stream stalled)');
       signalFfmpeg(this.command);
     }
+  }
+
+  get activity(): RecorderActivity {
+    return { ...this.progress };
   }
 
   /** Segments in the RAM cache that are neither stored nor listed yet (tests and status). */

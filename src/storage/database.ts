@@ -1,15 +1,26 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Logger } from '../log/logger.ts';
+import { ensurePrivateDir, ensurePrivateFile, tightenFile, type Tightened } from './private-files.ts';
 
 export type Db = Database.Database;
 
 /**
  * Opens (creating if needed) Volet's one SQLite file in WAL mode. Each module owns its tables and
  * creates them idempotently (`CREATE TABLE IF NOT EXISTS`) in its repository's constructor.
+ *
+ * The file holds password hashes, TOTP secrets and the VAPID private key: it and its directory are
+ * created 0600/0700 whatever the umask (SQLite gives -wal and -shm the database file's mode), and
+ * looser modes left by an older version are tightened, with a warning.
  */
-export function openDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+export function openDatabase(path: string, logger?: Pick<Logger, 'warn'>): Db {
+  if (path !== ':memory:') {
+    const tightened = [ensurePrivateDir(dirname(path)), ensurePrivateFile(path), tightenFile(`${path}-wal`), tightenFile(`${path}-shm`)];
+    for (const change of tightened.filter((t): t is Tightened => t !== undefined)) {
+      if (logger) logger.warn(change, 'storage: was readable by other users; mode tightened');
+      else process.stderr.write(`volet: ${change.path} was readable by other users (mode ${change.from}); now ${change.to}\n`);
+    }
+  }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

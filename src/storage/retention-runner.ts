@@ -14,6 +14,11 @@ export interface RetentionRunnerOptions {
   intervalMs?: number;
 }
 
+/** Free space retention keeps on a disk of this size: minFreeGb or minFreePercent, whichever is larger. */
+export function retentionFloorBytes(retention: VoletConfig['storage']['retention'], totalBytes: number): number {
+  return Math.max(retention.minFreeGb * 1e9, (retention.minFreePercent / 100) * totalBytes);
+}
+
 /** Applies the retention policy to the storage directory now and then, and at once when the disk is full. */
 export class RetentionRunner {
   private timer?: NodeJS.Timeout;
@@ -46,7 +51,7 @@ export class RetentionRunner {
       {
         continuousDays: retention.continuousDays,
         eventDays: retention.eventDays,
-        minFreeBytes: Math.max(retention.minFreeGb * 1e9, (retention.minFreePercent / 100) * totalBytes),
+        minFreeBytes: retentionFloorBytes(retention, totalBytes),
         maxBytes: retention.maxSizeGb === undefined ? undefined : retention.maxSizeGb * 1e9,
         eventPaddingMs: this.opts.eventPaddingMs,
       },

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { CameraStatus } from '../events/bus.ts';
 import type { Box } from '../geometry/box.ts';
+import type { HealthReport } from '../health/assess.ts';
 
 export interface CameraInfo {
   name: string;
@@ -96,4 +97,12 @@ export interface ShutterAccess {
   state(camera: string): ShutterState;
   /** `by` is the username, recorded by the privacy module. */
   set(camera: string, state: ShutterState, by: string): Promise<void>;
+}
+
+/**
+ * Whether Volet records what it should. `/healthz` shows only `status`; `/api/health` shows each
+ * user the cameras they may watch, and administrators the disk and index too.
+ */
+export interface HealthAccess {
+  report(): Promise<HealthReport>;
 }

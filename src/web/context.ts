@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { parseCookie, stringifySetCookie } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
@@ -46,14 +47,10 @@ export function auth(res: Response): Auth {
   return a;
 }
 
+/** A cookie's value; a malformed header or value never throws (an undecodable value is kept as sent). */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
+  return parseCookie(header)[name];
 }
 
 /** The session and user behind a request's cookie, for HTTP and for WebSocket upgrades alike. */
@@ -66,18 +63,11 @@ export function authenticate(ctx: WebContext, req: IncomingMessage): Auth | unde
 }
 
 export function sessionCookie(ctx: WebContext, id: string, maxAgeMs: number): string {
-  return [
-    `${ctx.cookieName}=${id}`,
-    'Path=/',
-    'HttpOnly',
-    'SameSite=Strict',
-    `Max-Age=${Math.floor(maxAgeMs / 1000)}`,
-    ...(ctx.secureCookies ? ['Secure'] : []),
-  ].join('; ');
+  return stringifySetCookie(ctx.cookieName, id, { path: '/', httpOnly: true, sameSite: 'strict', maxAge: Math.floor(maxAgeMs / 1000), secure: ctx.secureCookies });
 }
 
 export function clearedCookie(ctx: WebContext): string {
-  return [`${ctx.cookieName}=`, 'Path=/', 'HttpOnly', 'SameSite=Strict', 'Max-Age=0', ...(ctx.secureCookies ? ['Secure'] : [])].join('; ');
+  return stringifySetCookie(ctx.cookieName, '', { path: '/', httpOnly: true, sameSite: 'strict', maxAge: 0, secure: ctx.secureCookies });
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

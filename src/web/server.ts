@@ -6,23 +6,25 @@ import type { VoletConfig } from '../config/schema.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../storage/database.ts';
-import type { CameraInfo, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
+import type { CameraInfo, HealthAccess, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
 import { AuditLog, type AuditAction } from './audit.ts';
 import { PasswordHasher, type PasswordStrength } from './auth/password.ts';
 import { SessionRepository } from './auth/sessions.ts';
+import { SetupCodeGate } from './auth/setup-code.ts';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleLimits } from './auth/throttle.ts';
 import { UserRepository, type Grants } from './auth/users.ts';
 import { auth, originCheck, requireAdmin, requireSession, requireViewer, who, type WebContext } from './context.ts';
-import { ApiError, errorHandler, sendError } from './http/errors.ts';
+import { ApiError, errorHandler, refuseBadClients, sendError } from './http/errors.ts';
 import { LiveHub, type LiveFormat } from './live/hub.ts';
 import { SocketGateway } from './live/sockets.ts';
 import { authRoutes } from './routes/auth.ts';
+import { healthRoutes, healthzHandler } from './routes/health.ts';
 import { cameraRoutes } from './routes/cameras.ts';
 import { userRoutes } from './routes/users.ts';
 import { securityHeaders, staticRoutes } from './static.ts';
 import { loadTlsMaterial } from './tls.ts';
 
-export type { CameraInfo, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
+export type { CameraInfo, HealthAccess, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
 
 export interface WebDeps {
   config: VoletConfig['web'];
@@ -37,13 +39,15 @@ export interface WebDeps {
   vault: VaultAccess;
   recordings?: RecordingsAccess;
   shutter?: ShutterAccess;
+  health: HealthAccess;
   /**
    * More API routers from other modules, either
    * - `(guards) => Router`, mounted at /api: for people; put `guards.session` (and a role guard) in
    *   front of every route (e.g. notifications' /api/notifications/...);
    * - `{ path: '/api/…', router }`, mounted at that path as is: for devices that authenticate each
-   *   request themselves (e.g. the privacy module's bearer-token /api/privacy endpoints).
-   * The origin check and the 64 KB JSON body parser apply to both.
+   *   request themselves (e.g. the privacy module's bearer-token /api/privacy endpoints). They come
+   *   before the 64 KB JSON body parser: each checks its token first, then parses its own body.
+   * The origin check applies to both.
    */
   apiRoutes?: (((guards: RouteGuards) => Router) | ApiMount)[];
   /** Tests only: cheaper Argon2id and other throttle limits. Production uses the defaults. */
@@ -112,14 +116,19 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(securityHeaders);
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
+  app.get('/healthz', healthzHandler(deps.health, logger));
+  const setupCode = await SetupCodeGate.open(deps.dataDir, ctx.users.count() === 0, logger);
 
   const api = express.Router();
   api.use(originCheck);
+  for (const mount of deps.apiRoutes ?? []) {
+    if (typeof mount === 'function') continue;
+    if (!/^\/api\/[a-z0-9/_-]+$/.test(mount.path)) throw new Error(`apiRoutes: ${mount.path} must be a path under /api/`);
+    api.use(mount.path.slice('/api'.length), mount.router);
+  }
   api.use(express.json({ limit: '64kb' }));
-  api.use(authRoutes(ctx));
+  api.use(authRoutes(ctx, setupCode));
+  api.use(healthRoutes(ctx, deps.health));
   api.use(userRoutes(ctx));
   api.use(cameraRoutes(ctx));
   const guards: RouteGuards = {
@@ -132,14 +141,7 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
     },
     audit: (action, req, res, target, detail) => ctx.audit.record(action, who(req, res), target, detail),
   };
-  for (const routes of deps.apiRoutes ?? []) {
-    if (typeof routes === 'function') {
-      api.use(routes(guards));
-    } else {
-      if (!/^\/api\/[a-z0-9/_-]+$/.test(routes.path)) throw new Error(`apiRoutes: ${routes.path} must be a path under /api/`);
-      api.use(routes.path.slice('/api'.length), routes.router);
-    }
-  }
+  for (const routes of deps.apiRoutes ?? []) if (typeof routes === 'function') api.use(routes(guards));
   api.use((_req, res) => sendError(res, new ApiError(404, 'not_found', 'No such API route.')));
   app.use('/api', api);
   app.use(staticRoutes());
@@ -156,7 +158,7 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
     server = createHttpServer(app);
   }
   server.headersTimeout = 20_000;
-  server.requestTimeout = 0; // clip downloads may take long; idle sockets still time out
+  refuseBadClients(server, logger);
   const gateway = new SocketGateway(ctx);
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
 

@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import type { Logger } from '../log/logger.ts';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenFile } from '../storage/private-files.ts';
 
 export interface TlsMaterial {
   cert: string;
@@ -25,10 +26,16 @@ export async function loadTlsMaterial(opts: { cert?: string; key?: string; dataD
     if (!opts.cert || !opts.key) throw new Error('web.cert and web.key must be given together (or neither, for a self-signed certificate)');
     const cert = readFileSync(opts.cert, 'utf8');
     const key = readFileSync(opts.key, 'utf8');
+    // The user's own file (perhaps managed by certbot): point at a loose mode, do not change it.
+    const keyMode = statSync(opts.key).mode & 0o777;
+    if (keyMode & 0o077) opts.logger.warn({ key: opts.key, mode: `0${keyMode.toString(8)}` }, 'web.key is readable by other users: chmod 600 it');
     return { cert, key, fingerprint: new X509Certificate(cert).fingerprint256, selfSigned: false };
   }
   const certPath = join(opts.dataDir, CERT_FILE);
   const keyPath = join(opts.dataDir, KEY_FILE);
+  for (const loose of [ensurePrivateDir(opts.dataDir), tightenFile(keyPath)]) {
+    if (loose) opts.logger.warn(loose, 'web: was readable by other users; mode tightened');
+  }
   if (existsSync(certPath) && existsSync(keyPath)) {
     const cert = readFileSync(certPath, 'utf8');
     const x509 = new X509Certificate(cert);
@@ -37,7 +44,6 @@ export async function loadTlsMaterial(opts: { cert?: string; key?: string; dataD
     }
     opts.logger.info('self-signed web certificate expires within a week; generating a new one');
   }
-  mkdirSync(opts.dataDir, { recursive: true });
   const host = hostname();
   const notAfter = new Date();
   notAfter.setFullYear(notAfter.getFullYear() + 2);
@@ -62,8 +68,7 @@ export async function loadTlsMaterial(opts: { cert?: string; key?: string; dataD
       },
     ],
   });
-  writeFileSync(keyPath, pems.private, { mode: 0o600 });
-  chmodSync(keyPath, 0o600);
+  writeFileSync(keyPath, pems.private, { mode: PRIVATE_FILE_MODE });
   writeFileSync(certPath, pems.cert, { mode: 0o644 });
   const fingerprint = new X509Certificate(pems.cert).fingerprint256;
   opts.logger.info({ cert: certPath, fingerprint }, 'generated a self-signed web certificate');

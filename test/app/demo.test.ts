@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,10 @@ test("the start command (npm start) runs the demo: viewer healthy, encrypted foo
       throw new Error(`${err.message}\n${stdout}`);
     });
     assert.match(stdout, /passphrase, shown only this once:\s+\S{16,}/, 'the demo passphrase is printed once');
+    const setupCode = /setup code: ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})/.exec(stdout)?.[1];
+    assert.ok(setupCode, 'the first start prints the setup code in the log');
+    const shown = spawnSync(process.execPath, ['bin/volet.js', '--config', config, 'setup-code'], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(shown.stdout.trim(), setupCode, `volet setup-code shows the same code ${shown.stderr}`);
     const url = /Viewer: (https:\/\/\S+)/.exec(stdout)![1];
     await waitFor('/healthz', async () => (await healthz(url)) === 200, 20_000);
     await waitFor('a first encrypted segment', () => filesUnder(storage).some((f) => /\/demo\/.*segment-.*\.volet$/.test(f)), 60_000);

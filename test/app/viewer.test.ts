@@ -36,6 +36,9 @@ test('the whole system in a browser: setup → live view plays → a person beco
 
     await page.goto(url);
     await page.getByRole('heading', { name: 'Welcome to Volet' }).waitFor();
+    const setupCode = /setup code: (\S+)/.exec(t.logLines.map((line) => String(line.msg)).join('\n'))?.[1];
+    assert.ok(setupCode, 'the log shows the setup code');
+    await page.getByLabel('Setup code').fill(setupCode);
     await page.getByLabel('Administrator name').fill(ADMIN.name);
     await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
     await page.getByLabel('Repeat password').fill(ADMIN.password);

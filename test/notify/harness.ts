@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { EventBus, type ObjectEvent } from '../../src/events/bus.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { Notifier, type NotifierDeps } from '../../src/notify/notifier.ts';
+import { Notifier, type NotificationsConfig, type NotifierDeps } from '../../src/notify/notifier.ts';
 import { openDatabase, type Db } from '../../src/storage/database.ts';
 
 export const VIEWER = 'https://nvr.home.arpa:8443';
@@ -21,7 +21,11 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function harness(over: Partial<NotifierDeps> = {}): Promise<Harness> {
+/** Deps to override; `config` is merged over a config that allows no destination at all. */
+export type HarnessOptions = Omit<Partial<NotifierDeps>, 'config'> & { config?: Partial<NotificationsConfig> };
+
+export async function harness(over: HarnessOptions = {}): Promise<Harness> {
+  const { config, ...deps } = over;
   const dir = await mkdtemp(join(tmpdir(), 'volet-notify-'));
   const dbPath = join(dir, 'volet.db');
   const db = openDatabase(dbPath);
@@ -37,9 +41,9 @@ export async function harness(over: Partial<NotifierDeps> = {}): Promise<Harness
     logger: createLogger('debug', sink),
     viewerBaseUrl: VIEWER,
     presence: () => 'unknown',
-    config: { cooldownSeconds: 0 },
     delivery: { retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 50 }, timeoutMs: 2000 },
-    ...over,
+    ...deps,
+    config: { cooldownSeconds: 0, pushServices: [], allowedHosts: [], ...config },
   });
   const bus = new EventBus();
   notifier.attach(bus);

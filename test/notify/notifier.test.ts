@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Presence } from '../../src/notify/rules.ts';
 import { NotifyInputError } from '../../src/notify/notifier.ts';
 import { PushServiceStandIn } from '../support/push-service.ts';
-import { harness, personEvent } from './harness.ts';
+import { harness, personEvent, type HarnessOptions } from './harness.ts';
 
 const [ALICE, BOB] = [1, 2];
 
@@ -15,6 +15,9 @@ after(async () => {
   await push.close();
 });
 
+/** A notifier allowed to reach the push service stand-in (notifications.pushServices), and nothing else. */
+const pushHarness = (over: HarnessOptions = {}) => harness({ ...over, config: { pushServices: [push.origin], ...over.config } });
+
 /** A clock the test moves by hand. */
 function manualClock(start: number) {
   let now = start;
@@ -22,7 +25,7 @@ function manualClock(start: number) {
 }
 
 test('only the labels a user asked for notify them', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const phone = push.subscribe();
     h.notifier.subscribe(ALICE, phone.json);
@@ -42,7 +45,7 @@ test('only the labels a user asked for notify them', async () => {
 });
 
 test('a zone rule waits until the object enters the zone, then notifies once', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const phone = push.subscribe();
     h.notifier.subscribe(ALICE, phone.json);
@@ -69,7 +72,7 @@ test('a zone rule waits until the object enters the zone, then notifies once', a
 });
 
 test('an event that ends outside the zone never notifies', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const phone = push.subscribe();
     h.notifier.subscribe(ALICE, phone.json);
@@ -88,7 +91,7 @@ test('an event that ends outside the zone never notifies', async () => {
 
 test('cooldown: one notification per camera and user within cooldownSeconds', async () => {
   const clock = manualClock(Date.UTC(2026, 4, 17, 12, 0, 0));
-  const h = await harness({ now: clock.now, config: { cooldownSeconds: 60 } });
+  const h = await pushHarness({ now: clock.now, config: { cooldownSeconds: 60 } });
   try {
     const phone = push.subscribe();
     h.notifier.subscribe(ALICE, phone.json);
@@ -110,7 +113,7 @@ test('cooldown: one notification per camera and user within cooldownSeconds', as
 });
 
 test('events emitted together cannot slip through a cooldown', async () => {
-  const h = await harness({ config: { cooldownSeconds: 60 } });
+  const h = await pushHarness({ config: { cooldownSeconds: 60 } });
   try {
     const phone = push.subscribe();
     h.notifier.subscribe(ALICE, phone.json);
@@ -126,7 +129,7 @@ test('events emitted together cannot slip through a cooldown', async () => {
 
 test('quiet hours across midnight in the user\'s time zone hold notifications back', async () => {
   const clock = manualClock(Date.UTC(2026, 0, 15, 22, 30)); // 23:30 in Paris
-  const h = await harness({ now: clock.now });
+  const h = await pushHarness({ now: clock.now });
   try {
     const phone = push.subscribe();
     h.notifier.subscribe(ALICE, phone.json);
@@ -149,7 +152,7 @@ test('quiet hours across midnight in the user\'s time zone hold notifications ba
 
 test('away-only rules notify only when nobody is home (unknown presence notifies)', async () => {
   let presence: Presence = 'home';
-  const h = await harness({ presence: () => presence });
+  const h = await pushHarness({ presence: () => presence });
   try {
     const alicePhone = push.subscribe();
     const bobPhone = push.subscribe();
@@ -178,7 +181,7 @@ test('presence that throws or rejects counts as unknown and never blocks', async
     },
     (): Promise<Presence> => Promise.reject(new Error('privacy module down')),
   ]) {
-    const h = await harness({ presence });
+    const h = await pushHarness({ presence });
     try {
       const phone = push.subscribe();
       h.notifier.subscribe(ALICE, phone.json);
@@ -193,7 +196,7 @@ test('presence that throws or rejects counts as unknown and never blocks', async
 });
 
 test('a camera rule overrides the user\'s "*" rule for that camera only', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const phone = push.subscribe();
     h.notifier.subscribe(ALICE, phone.json);
@@ -217,7 +220,7 @@ test('a camera rule overrides the user\'s "*" rule for that camera only', async 
 });
 
 test('users the auth module does not allow on a camera hear nothing about it', async () => {
-  const h = await harness({ mayNotify: (userId, camera) => !(userId === BOB && camera === 'garden') });
+  const h = await pushHarness({ mayNotify: (userId, camera) => !(userId === BOB && camera === 'garden') });
   try {
     const alicePhone = push.subscribe();
     const bobPhone = push.subscribe();
@@ -235,7 +238,7 @@ test('users the auth module does not allow on a camera hear nothing about it', a
 });
 
 test('invalid rules are refused with the path of each problem', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     assert.throws(
       () => h.notifier.setRule(ALICE, { camera: 'porch', cooldownSeconds: -5, quietHours: { start: '25:00', end: '07:00', timeZone: 'Nowhere/City' } }),
@@ -252,7 +255,7 @@ test('invalid rules are refused with the path of each problem', async () => {
 });
 
 test('a notification failure never reaches the event bus or the caller', async () => {
-  const h = await harness({
+  const h = await pushHarness({
     mayNotify: () => {
       throw new Error('auth module exploded');
     },
@@ -286,7 +289,7 @@ test('a notification failure never reaches the event bus or the caller', async (
 });
 
 test('forgetting a user removes their subscriptions, rules and targets', async () => {
-  const h = await harness();
+  const h = await pushHarness({ config: { allowedHosts: ['ntfy.example'] } });
   try {
     h.notifier.subscribe(ALICE, push.subscribe().json);
     h.notifier.setRule(ALICE, { camera: '*', labels: ['car'] });

@@ -1,56 +1,25 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CONFIG_RECIPIENT, NotifyInputError } from '../../src/notify/notifier.ts';
-import { harness, personEvent, VIEWER } from './harness.ts';
+import { harness, personEvent, VIEWER, type HarnessOptions } from './harness.ts';
+import { RecordingServer } from './recording-server.ts';
 
 const ALICE = 1;
 
-interface Captured {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A loopback HTTP server that records requests and answers from a script (then 200). */
-class Recorder {
-  readonly requests: Captured[] = [];
-  readonly script: number[] = [];
-  origin = '';
-  private server: Server | undefined;
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
-        this.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
-        const status = this.script.shift() ?? 200;
-        res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-}
-
-const server = new Recorder();
-before(() => server.start());
+let server: RecordingServer;
+before(async () => {
+  server = await RecordingServer.start();
+});
 after(() => server.stop());
+
+/** A notifier whose administrator allowed the stand-in's host (notifications.allowedHosts). */
+const allowedHarness = (over: HarnessOptions = {}) => harness({ ...over, config: { allowedHosts: [server.host], ...over.config } });
 
 const event = () =>
   personEvent({ id: 'evt-99', camera: 'porch', label: 'person', start: Date.UTC(2026, 4, 17, 9, 30, 0), zones: ['door'], score: 0.91 });
 
 test('ntfy receives a POST to the topic with Title, Tags, Click, Bearer token and a plain-text body', async () => {
-  const h = await harness({ timeZone: 'Europe/Paris' });
+  const h = await allowedHarness({ timeZone: 'Europe/Paris' });
   server.requests.length = 0;
   try {
     const target = h.notifier.addTarget(ALICE, { kind: 'ntfy', url: `${server.origin}/volet-alerts`, token: 'tk_AbC123' });
@@ -76,7 +45,7 @@ test('ntfy receives a POST to the topic with Title, Tags, Click, Bearer token an
 });
 
 test('Gotify receives POST /message?token=… with a JSON title and message', async () => {
-  const h = await harness({ timeZone: 'UTC' });
+  const h = await allowedHarness({ timeZone: 'UTC' });
   server.requests.length = 0;
   try {
     // The token may come inside the URL, as in the config file.
@@ -101,8 +70,11 @@ test('Gotify receives POST /message?token=… with a JSON title and message', as
   }
 });
 
-test('the targets in the config file (notifications.ntfy, .gotify) are notified too', async () => {
+test('the targets in the config file (notifications.ntfy, .gotify) are notified, whatever the viewer accounts may see', async () => {
   const h = await harness({
+    // No allowedHosts: the config file's own targets need none. And the auth module, as in
+    // `volet run`, knows no viewer account 0 and allows it nothing: the config recipient is not one.
+    mayNotify: () => false,
     config: { cooldownSeconds: 0, ntfy: `${server.origin}/house-topic`, gotify: `${server.origin}/?token=cfgtok` },
   });
   server.requests.length = 0;
@@ -127,7 +99,7 @@ test('the targets in the config file (notifications.ntfy, .gotify) are notified 
 });
 
 test('a self-hosted server answering 503 is retried', async () => {
-  const h = await harness();
+  const h = await allowedHarness();
   server.requests.length = 0;
   server.script.push(503, 503);
   try {
@@ -142,7 +114,7 @@ test('a self-hosted server answering 503 is retried', async () => {
 });
 
 test('bad targets are refused: no topic, no Gotify token, credentials in the URL, other schemes', async () => {
-  const h = await harness();
+  const h = await harness({ config: { allowedHosts: ['ntfy.example', 'gotify.example', 'api.pushover.net'] } });
   try {
     for (const input of [
       { kind: 'ntfy', url: 'https://ntfy.example/' },
@@ -161,7 +133,7 @@ test('bad targets are refused: no topic, no Gotify token, credentials in the URL
 });
 
 test('a user with targets and push subscriptions gets both, and removing a target stops it', async () => {
-  const h = await harness();
+  const h = await allowedHarness();
   server.requests.length = 0;
   try {
     const target = h.notifier.addTarget(ALICE, { kind: 'ntfy', url: `${server.origin}/both` });
@@ -173,5 +145,71 @@ test('a user with targets and push subscriptions gets both, and removing a targe
     assert.equal(server.requests.length, 1);
   } finally {
     await h.close();
+  }
+});
+
+test('targets are refused off notifications.allowedHosts; host:port allows that port only', async () => {
+  const other = await RecordingServer.start();
+  const h = await harness({ config: { allowedHosts: [server.host, 'ntfy.home.arpa'] } });
+  try {
+    for (const url of [
+      `${other.origin}/topic`,
+      'http://127.0.0.1:22/topic',
+      'http://169.254.169.254/latest/meta-data',
+      'http://localhost/topic',
+      `http://[::1]:${new URL(server.origin).port}/topic`,
+      'https://ntfy.home.arpa.evil.example/topic',
+    ]) {
+      assert.throws(
+        () => h.notifier.addTarget(ALICE, { kind: 'ntfy', url }),
+        (err: unknown) => err instanceof NotifyInputError && /allowedHosts/.test(err.message),
+        url,
+      );
+    }
+    assert.equal(h.notifier.addTarget(ALICE, { kind: 'ntfy', url: 'https://ntfy.home.arpa:8443/topic' }).kind, 'ntfy', 'a bare host allows any port');
+    assert.equal(h.notifier.addTarget(ALICE, { kind: 'gotify', url: `${server.origin}/?token=t0k` }).kind, 'gotify');
+    assert.equal(h.notifier.targets(ALICE).length, 2);
+    assert.equal(other.requests.length, 0);
+  } finally {
+    await h.close();
+    await other.stop();
+  }
+});
+
+test('a stored target whose host is not (or no longer) allowed is never contacted', async () => {
+  const h = await harness({ config: { allowedHosts: [] } });
+  server.requests.length = 0;
+  try {
+    // A row saved before notifications.allowedHosts existed, or before the administrator removed the host.
+    h.db
+      .prepare("INSERT INTO notify_targets (user_id, kind, url, token, created) VALUES (?, 'ntfy', ?, NULL, 0)")
+      .run(ALICE, `${server.origin}/old-topic`);
+    const report = await h.notifier.sendTest(ALICE);
+    assert.deepEqual(
+      report.deliveries.map((d) => [d.channel, d.outcome, d.attempts]),
+      [['ntfy', 'blocked', 0]],
+    );
+    await h.emitStart(event());
+    assert.equal(server.requests.length, 0);
+    assert.match(h.logs(), /notification destination not allowed, not contacted/);
+  } finally {
+    await h.close();
+  }
+});
+
+test('an allowed server cannot redirect a notification to another host', async () => {
+  const elsewhere = await RecordingServer.start();
+  const h = await allowedHarness();
+  server.requests.length = 0;
+  server.script.push({ status: 307, headers: { location: `${elsewhere.origin}/stolen` } });
+  try {
+    h.notifier.addTarget(ALICE, { kind: 'ntfy', url: `${server.origin}/redirecting` });
+    const report = await h.notifier.sendTest(ALICE);
+    assert.equal(server.requests.length, 1);
+    assert.equal(elsewhere.requests.length, 0, 'the redirect was not followed');
+    assert.deepEqual([report.deliveries[0].outcome, report.deliveries[0].status], ['failed', 307]);
+  } finally {
+    await h.close();
+    await elsewhere.stop();
   }
 });

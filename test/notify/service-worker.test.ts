@@ -118,7 +118,7 @@ test('a push shows "<label> at <camera>" with the time, and keeps the event link
 
 test('the plaintext our server pushes, as the push service hands it over, is what the worker displays', { skip }, async () => {
   const push = await PushServiceStandIn.start();
-  const h = await harness({ viewerBaseUrl: origin });
+  const h = await harness({ viewerBaseUrl: origin, config: { pushServices: [push.origin] } });
   try {
     const browserSide = push.subscribe();
     h.notifier.subscribe(1, browserSide.json);

@@ -4,7 +4,8 @@ import { Notifier, NotifyInputError } from '../../src/notify/notifier.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openDatabase } from '../../src/storage/database.ts';
 import { PushServiceStandIn } from '../support/push-service.ts';
-import { harness, personEvent, VIEWER } from './harness.ts';
+import { harness, personEvent, type HarnessOptions, VIEWER } from './harness.ts';
+import { RecordingServer } from './recording-server.ts';
 
 const [ALICE, BOB, NOBODY] = [1, 2, 404];
 import { createServer } from 'node:net';
@@ -17,8 +18,11 @@ after(async () => {
   await push.close();
 });
 
+/** A notifier allowed to reach the push service stand-in (notifications.pushServices), and nothing else. */
+const pushHarness = (over: HarnessOptions = {}) => harness({ ...over, config: { pushServices: [push.origin], ...over.config } });
+
 test('a person event from the bus reaches the push service and decrypts to exactly the expected JSON', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const browser = push.subscribe();
     h.notifier.subscribe(ALICE, browser.json, 'Firefox/140');
@@ -44,7 +48,7 @@ test('a person event from the bus reaches the push service and decrypts to exact
 });
 
 test('the push service sees only ciphertext, a short TTL, high urgency and our VAPID key', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const browser = push.subscribe();
     h.notifier.subscribe(ALICE, browser.json);
@@ -66,7 +70,7 @@ test('the push service sees only ciphertext, a short TTL, high urgency and our V
 });
 
 test('a 410 from the push service removes the subscription, and so does a 404', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const gone = push.subscribe();
     const unknown = push.subscribe();
@@ -88,7 +92,7 @@ test('a 410 from the push service removes the subscription, and so does a 404', 
 });
 
 test('a 500 is retried with backoff, then succeeds', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const browser = push.subscribe();
     h.notifier.subscribe(ALICE, browser.json);
@@ -112,7 +116,7 @@ test('a 500 is retried with backoff, then succeeds', async () => {
 });
 
 test('a 429 is retried after its Retry-After', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const browser = push.subscribe();
     h.notifier.subscribe(ALICE, browser.json);
@@ -130,7 +134,7 @@ test('a 429 is retried after its Retry-After', async () => {
 });
 
 test('a subscription that keeps failing is given up after a few attempts and counted', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const browser = push.subscribe();
     h.notifier.subscribe(ALICE, browser.json);
@@ -154,7 +158,7 @@ test('a subscription that keeps failing is given up after a few attempts and cou
 });
 
 test('a dead or hanging subscription does not stop the others from receiving', async () => {
-  const h = await harness({ delivery: { timeoutMs: 300, retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 10 } } });
+  const h = await pushHarness({ delivery: { timeoutMs: 300, retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 10 } } });
   try {
     const hanging = push.subscribe();
     const failing = push.subscribe();
@@ -186,10 +190,11 @@ test('a dead or hanging subscription does not stop the others from receiving', a
 });
 
 test('an unreachable push service is a logged failure, not an exception', async () => {
-  const h = await harness({ delivery: { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } } });
+  const nowhere = `http://127.0.0.1:${await closedPort()}`;
+  const h = await harness({ delivery: { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }, config: { pushServices: [nowhere] } });
   try {
     const browser = push.subscribe();
-    h.notifier.subscribe(ALICE, { ...browser.json, endpoint: `http://127.0.0.1:${await closedPort()}/push/nowhere` });
+    h.notifier.subscribe(ALICE, { ...browser.json, endpoint: `${nowhere}/push/nowhere` });
     const report = await h.notifier.notifyEvent(personEvent());
     assert.equal(report.notified[0].deliveries[0].outcome, 'failed');
     assert.equal(report.notified[0].deliveries[0].error, 'ECONNREFUSED');
@@ -200,7 +205,7 @@ test('an unreachable push service is a logged failure, not an exception', async 
 });
 
 test('VAPID keys are generated once and kept across restarts (database reopened), with the subscriptions', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const browser = push.subscribe();
     h.notifier.subscribe(ALICE, browser.json);
@@ -213,7 +218,7 @@ test('VAPID keys are generated once and kept across restarts (database reopened)
       logger: createLogger('silent'),
       viewerBaseUrl: VIEWER,
       presence: () => 'away',
-      config: { cooldownSeconds: 0 },
+      config: { cooldownSeconds: 0, pushServices: [push.origin], allowedHosts: [] },
     });
     assert.equal(restarted.vapidPublicKey(), first);
     await restarted.notifyEvent(personEvent());
@@ -227,7 +232,7 @@ test('VAPID keys are generated once and kept across restarts (database reopened)
 });
 
 test('the same browser subscribing again is stored once, and belongs to whoever subscribed last', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const browser = push.subscribe();
     h.notifier.subscribe(ALICE, browser.json);
@@ -245,7 +250,7 @@ test('the same browser subscribing again is stored once, and belongs to whoever 
 });
 
 test('malformed subscriptions are refused with the path of the problem', async () => {
-  const h = await harness();
+  const h = await pushHarness();
   try {
     const { json } = push.subscribe();
     const bad = [
@@ -268,7 +273,10 @@ test('malformed subscriptions are refused with the path of the problem', async (
 });
 
 test('logs name push services by origin only and never contain keys or secrets', async () => {
-  const h = await harness({ delivery: { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } } });
+  const h = await pushHarness({
+    delivery: { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } },
+    config: { allowedHosts: [new URL(push.origin).host] },
+  });
   try {
     const ok = push.subscribe();
     const failing = push.subscribe();
@@ -293,7 +301,7 @@ test('logs name push services by origin only and never contain keys or secrets',
 });
 
 test('sendTest reaches every device of the user, ignoring rules and cooldown', async () => {
-  const h = await harness({ config: { cooldownSeconds: 3600 } });
+  const h = await pushHarness({ config: { cooldownSeconds: 3600 } });
   try {
     const phone = push.subscribe();
     const laptop = push.subscribe();
@@ -357,4 +365,23 @@ test('the stand-in really checks: a tampered body, a foreign signature or a wron
   assert.equal(push.rejected.length, before + 3);
   assert.equal(push.receivedBy(browser.id).at(-1)?.plaintext, '{"hello":1}');
   push.rejected.length = before;
+});
+
+test('a stored subscription off the allowed push services is never contacted (e.g. saved before the upgrade)', async () => {
+  const lan = await RecordingServer.start();
+  const h = await pushHarness();
+  try {
+    const { json } = push.subscribe();
+    h.db
+      .prepare('INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, created) VALUES (?, ?, ?, ?, 0)')
+      .run(ALICE, `${lan.origin}/router/admin`, json.keys.p256dh, json.keys.auth);
+    const report = await h.notifier.sendTest(ALICE);
+    await h.emitStart(personEvent());
+    assert.deepEqual(report.deliveries.map((d) => [d.outcome, d.attempts, d.origin]), [['blocked', 0, lan.origin]]);
+    assert.equal(lan.requests.length, 0);
+    assert.equal(h.notifier.subscriptions(ALICE).length, 1, 'kept: the administrator may still allow its service');
+  } finally {
+    await h.close();
+    await lan.stop();
+  }
 });

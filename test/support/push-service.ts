@@ -61,11 +61,12 @@ export class PushServiceStandIn {
     readonly origin: string,
   ) {}
 
-  static async start(): Promise<PushServiceStandIn> {
+  /** Listens on `host` (default 127.0.0.1; any 127.x.y.z is loopback too). */
+  static async start(host = '127.0.0.1'): Promise<PushServiceStandIn> {
     const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
     const { port } = server.address() as AddressInfo;
-    const service = new PushServiceStandIn(server, `http://127.0.0.1:${port}`);
+    const service = new PushServiceStandIn(server, `http://${host}:${port}`);
     server.on('request', (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -29,7 +29,9 @@ import { fileURLToPath } from 'node:url';
 export interface RtspCameraOptions {
   /** Mount path → clip file (.mkv, .mp4 or .ts with H.264, optional AAC), e.g. { '/main': a, '/sub': b }. */
   mounts: Record<string, string>;
-  /** TCP port on 127.0.0.1; 0 or absent picks a free one. */
+  /** Address to listen on, default 127.0.0.1 (any 127.x.y.z works: all of 127/8 is loopback). */
+  host?: string;
+  /** TCP port on the host; 0 or absent picks a free one. */
   port?: number;
   /** With `password`, every request needs credentials (401 otherwise). */
   user?: string;
@@ -111,7 +113,7 @@ export async function startRtspCamera(options: RtspCameraOptions): Promise<RtspC
         withCredentials && options.user !== undefined
           ? `${encodeURIComponent(options.user)}:${encodeURIComponent(options.password ?? '')}@`
           : '';
-      return `rtsp://${auth}127.0.0.1:${port}${normalizeMount(mount)}`;
+      return `rtsp://${auth}${options.host ?? '127.0.0.1'}:${port}${normalizeMount(mount)}`;
     },
     stop: () => server.stop(),
     async restart() {
@@ -158,7 +160,7 @@ function launch(
   mounts: ReadonlyArray<readonly [string, string]>,
   port: number,
 ): Promise<RunningServer> {
-  const args = [serverScript, '--port', String(port)];
+  const args = [serverScript, '--host', options.host ?? '127.0.0.1', '--port', String(port)];
   for (const [mount, clip] of mounts) args.push('--mount', `${mount}=${clip}`);
   if (options.user !== undefined && options.password !== undefined) {
     args.push('--user', options.user, '--password', options.password);

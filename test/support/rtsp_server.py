@@ -329,7 +329,8 @@ def set_supported_methods(auth, methods):
 
 def parse_args():
     parser = argparse.ArgumentParser(description="Volet test RTSP camera")
-    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1; 0 picks a free one")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="TCP port on the host; 0 picks a free one")
     parser.add_argument(
         "--mount", action="append", default=[], metavar="PATH=FILE",
         help="serve FILE at rtsp://127.0.0.1:PORT/PATH (repeatable)",
@@ -358,7 +359,7 @@ def main():
     state = ServerState(args.freeze_after)
 
     server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
+    server.set_address(args.host)
     server.set_service(str(args.port))
     mounts = server.get_mount_points()
 
@@ -411,7 +412,7 @@ def main():
         os._exit(0)
 
     if server.attach(None) == 0:
-        fail(f"cannot listen on 127.0.0.1:{args.port} (port in use?)")
+        fail(f"cannot listen on {args.host}:{args.port} (port in use?)")
     port = server.get_bound_port()
 
     pool = server.get_session_pool()

@@ -41,9 +41,10 @@ const table: Row[] = [
   { route: 'GET /api/setup', call: (c) => c.get('/api/setup'), expect: allowed(200, 200, 200, 200) },
   {
     route: 'POST /api/setup (after setup)',
-    call: (c) => c.post('/api/setup', { username: 'mallory', password: 'long enough pw', vaultPassphrase: 'another passphrase' }),
+    call: (c) => c.post('/api/setup', { setupCode: 'AAAA-AAAA-AAAA', username: 'mallory', password: 'long enough pw', vaultPassphrase: 'another passphrase' }),
     expect: allowed(409, 409, 409, 409),
   },
+  { route: 'GET /api/health', call: (c) => c.get('/api/health'), expect: allowed(200, 200, 200) },
   { route: 'GET /api/auth/session', call: (c) => c.get('/api/auth/session'), expect: allowed(200, 200, 200) },
   { route: 'GET /api/account/sessions', call: (c) => c.get('/api/account/sessions'), expect: allowed(200, 200, 200) },
   { route: 'GET /api/cameras', call: (c) => c.get('/api/cameras'), expect: allowed(200, 200, 200) },

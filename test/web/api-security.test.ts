@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { totpNow } from '../../src/web/auth/totp.ts';
 import { staticClip } from '../support/clips.ts';
-import { ADMIN, Client, setUp, startTestServer, userClient, VAULT_PASSPHRASE, type TestServer } from './support.ts';
+import { ADMIN, Client, setUp, setupCodeOf, startTestServer, userClient, VAULT_PASSPHRASE, type TestServer } from './support.ts';
 
 let clipPath: string;
 before(async () => {
@@ -42,7 +42,7 @@ describe('first start', () => {
   });
 
   test('setup needs a vault passphrase while the vault is not initialised', async () => {
-    const res = await new Client(server.url).post('/api/setup', ADMIN);
+    const res = await new Client(server.url).post('/api/setup', { setupCode: setupCodeOf(server), ...ADMIN });
     assert.equal(res.status, 400);
     assert.match(res.json.error.message, /vaultPassphrase/);
     assert.equal(server.vault.status().initialised, false);
@@ -55,7 +55,7 @@ describe('first start', () => {
     assert.equal(me.status, 200);
     assert.equal(me.json.user.username, ADMIN.username);
     assert.equal(me.json.user.admin, true);
-    const again = await new Client(server.url).post('/api/setup', { username: 'eve', password: 'eve password 1', vaultPassphrase: 'x'.repeat(12) });
+    const again = await new Client(server.url).post('/api/setup', { setupCode: 'AAAA-AAAA-AAAA', username: 'eve', password: 'eve password 1', vaultPassphrase: 'x'.repeat(12) });
     assert.equal(again.status, 409);
     assert.equal((await new Client(server.url).get('/api/setup')).json.needed, false);
   });
@@ -460,7 +460,7 @@ test('over HTTPS a self-signed certificate is generated with a 0600 key, and the
     assert.equal(keyMode, 0o600);
     const ca = readFileSync(join(server.dir, 'web-cert.pem'));
     const url = new URL(server.url);
-    const body = JSON.stringify({ ...ADMIN, vaultPassphrase: VAULT_PASSPHRASE });
+    const body = JSON.stringify({ setupCode: setupCodeOf(server), ...ADMIN, vaultPassphrase: VAULT_PASSPHRASE });
     const cookie = await new Promise<string>((resolve, reject) => {
       const req = httpsRequest(
         { host: url.hostname, port: url.port, path: '/api/setup', method: 'POST', ca, headers: { 'content-type': 'application/json' } },
@@ -482,12 +482,18 @@ test('over HTTPS a self-signed certificate is generated with a 0600 key, and the
 });
 
 test('a router from another module is mounted as given: token routes as is, people routes behind the session guard', async () => {
-  const { Router } = await import('express');
+  const { Router, json } = await import('express');
   const clip = (await staticClip({ seconds: 4 })).path;
-  const device = Router().post('/ping', (req, res) => {
-    if (req.get('authorization') !== 'Bearer device-token') return void res.status(401).json({ error: { code: 'unauthenticated', message: 'token' } });
-    res.json({ pong: req.body });
-  });
+  // A token route checks its token before any body is read, then parses the body itself.
+  const device = Router().post(
+    '/ping',
+    (req, res, next) => {
+      if (req.get('authorization') !== 'Bearer device-token') return void res.status(401).json({ error: { code: 'unauthenticated', message: 'token' } });
+      next();
+    },
+    json({ limit: '1kb' }),
+    (req, res) => void res.json({ pong: req.body }),
+  );
   const server = await startTestServer({
     clipPath: clip,
     apiRoutes: [
@@ -504,6 +510,9 @@ test('a router from another module is mounted as given: token routes as is, peop
     });
     assert.equal(tokenReply.status, 200);
     assert.deepEqual(await tokenReply.json(), { pong: { a: 1 } });
+    const bigBody = JSON.stringify({ a: 'x'.repeat(100_000) });
+    const noToken = await fetch(`${server.url}/api/devices/ping`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bigBody });
+    assert.equal(noToken.status, 401, 'no token: refused before the API-wide body parser reads the body');
     assert.equal((await new Client(server.url).get('/api/notifications/me')).status, 401);
     const me = await admin.get('/api/notifications/me');
     assert.deepEqual(me.json, { username: ADMIN.username, admin: true, grants: {} });

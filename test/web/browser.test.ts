@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { personWalkClip } from '../support/clips.ts';
 import { startRtspCamera, type RtspCamera } from '../support/rtsp-camera.ts';
-import { ADMIN, startTestServer, VAULT_PASSPHRASE, type TestServer } from './support.ts';
+import { ADMIN, setupCodeOf, startTestServer, VAULT_PASSPHRASE, type TestServer } from './support.ts';
 
 const OUT = new URL('../../test-output/', import.meta.url).pathname;
 
@@ -36,6 +36,7 @@ after(async () => {
 test('first start: the setup page creates the administrator and the vault passphrase', async () => {
   await page.goto(server.url);
   await page.getByRole('heading', { name: 'Welcome to Volet' }).waitFor();
+  await page.getByLabel('Setup code').fill(setupCodeOf(server));
   await page.getByLabel('Administrator name').fill(ADMIN.username);
   await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
   await page.getByLabel('Repeat password').fill(ADMIN.password);

@@ -9,12 +9,14 @@ import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import sodium from 'libsodium-wrappers-sumo';
 import { EventBus, type CameraStatus } from '../../src/events/bus.ts';
+import { assessHealth, type HealthReport } from '../../src/health/assess.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openDatabase, type Db } from '../../src/storage/database.ts';
 import type {
   CameraInfo,
   ClipSource,
   EventFilter,
+  HealthAccess,
   RecordedEvent,
   RecordingsAccess,
   ShutterAccess,
@@ -23,6 +25,7 @@ import type {
   VaultAccess,
   VaultState,
 } from '../../src/web/access.ts';
+import { readSetupCode } from '../../src/web/auth/setup-code.ts';
 import type { ThrottleLimits } from '../../src/web/auth/throttle.ts';
 import { createWebServer, type WebDeps, type WebServer } from '../../src/web/server.ts';
 import { testImagesDir } from '../support/clips.ts';
@@ -116,6 +119,37 @@ export class MemoryShutter implements ShutterAccess {
   }
 }
 
+/** Cameras that record 2-s segments, judged by the real assessHealth; tests make one fall silent. */
+export class MemoryHealth implements HealthAccess {
+  /** Seconds since a camera last finished a segment (default 1). */
+  readonly silentSeconds = new Map<string, number>();
+  disk = { freeBytes: 60e9, totalBytes: 100e9, floorBytes: 5e9 };
+
+  constructor(
+    private readonly cameras: () => string[],
+    private readonly vault: MemoryVault,
+    private readonly shutter: MemoryShutter,
+  ) {}
+
+  async report(): Promise<HealthReport> {
+    const now = Date.now();
+    return assessHealth({
+      now,
+      segmentSeconds: 2,
+      cameras: this.cameras().map((name) => ({
+        name,
+        shutter: this.shutter.state(name),
+        recordMode: 'continuous',
+        streaming: { state: 'streaming' },
+        recording: { startedAt: now - 600_000, lastSegmentAt: now - (this.silentSeconds.get(name) ?? 1) * 1000, lastSegmentMs: 2000, lastSealedAt: now - 1000 },
+      })),
+      disk: this.disk,
+      index: { writable: true },
+      vault: this.vault.status(),
+    });
+  }
+}
+
 export function cameraStatus(camera: string, state: CameraStatus['state'] = 'streaming'): CameraStatus {
   return { camera, state, fps: 5, framesRead: 100, framesDropped: 0, since: Date.now() };
 }
@@ -127,6 +161,7 @@ export interface TestServer extends WebServer {
   vault: MemoryVault;
   recordings: MemoryRecordings;
   shutter: MemoryShutter;
+  health: MemoryHealth;
   /** Everything the server logged, for "no secret in the log" checks. */
   log(): string;
   stop(): Promise<void>;
@@ -166,6 +201,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
   const sources = opts.sources ?? { porch: fileUrl, garden: fileUrl };
   const cameras = (): CameraInfo[] =>
     Object.keys(sources).map((name) => ({ name, status: cameraStatus(name), detect: opts.detect ?? { width: 640, height: 360 } }));
+  const health = new MemoryHealth(() => Object.keys(sources), vault, shutter);
   const server = await createWebServer({
     config: {
       host: '127.0.0.1',
@@ -186,6 +222,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     vault,
     recordings,
     shutter,
+    health,
     apiRoutes: opts.apiRoutes,
     security: { passwordStrength: 'minimum', throttle: opts.throttle },
   });
@@ -197,6 +234,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     vault,
     recordings,
     shutter,
+    health,
     log: () => lines.join(''),
     async stop() {
       await server.close();
@@ -276,10 +314,17 @@ export class Client {
 export const ADMIN = { username: 'alice', password: 'correct horse battery' };
 export const VAULT_PASSPHRASE = 'a long vault passphrase';
 
+/** The setup code as its owner reads it: from the data directory, as `volet setup-code` does. */
+export function setupCodeOf(server: TestServer): string {
+  const code = readSetupCode(server.dir);
+  if (!code) throw new Error(`no setup code in ${server.dir}`);
+  return code;
+}
+
 /** Runs first-start setup and returns the signed-in admin client. */
-export async function setUp(server: WebServer): Promise<Client> {
+export async function setUp(server: TestServer): Promise<Client> {
   const admin = new Client(server.url);
-  const res = await admin.post('/api/setup', { ...ADMIN, vaultPassphrase: VAULT_PASSPHRASE });
+  const res = await admin.post('/api/setup', { setupCode: setupCodeOf(server), ...ADMIN, vaultPassphrase: VAULT_PASSPHRASE });
   if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${res.text}`);
   return admin;
 }

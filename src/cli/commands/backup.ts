@@ -5,6 +5,7 @@ import { restoreFromTarget } from '../../app/restore.ts';
 import { createTarget } from '../../backup/create-target.ts';
 import { createPkcePair, dropboxAuthorizeUrl, exchangeDropboxCode } from '../../backup/dropbox-auth.ts';
 import { createInterface } from 'node:readline';
+import { configSecretValues } from '../../config/mask.ts';
 import { createLogger } from '../../log/logger.ts';
 import { openDatabase } from '../../storage/database.ts';
 import { StorageIndex } from '../../storage/storage-index.ts';
@@ -103,7 +104,7 @@ async function backupService(config: VoletConfig): Promise<BackupService> {
   if (Object.keys(config.backup.targets).length === 0) throw new Error('no backup target configured (backup.targets in volet.yml)');
   const dir = resolve(config.storage.path);
   const db = openDatabase(join(dir, 'volet.db'));
-  const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr);
+  const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr, { secrets: configSecretValues(config) });
   const vault = await Vault.open(dir).catch(() => undefined);
   return new BackupService({
     targets: config.backup.targets,

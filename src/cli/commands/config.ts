@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfigOrExit } from '../config-option.ts';
-import { maskUrl } from '../../log/logger.ts';
+import { maskConfig } from '../../config/mask.ts';
 import { renderConfigDocs } from '../../config/docs.ts';
 
 export function registerConfigCommand(program: Command): void {
@@ -9,20 +9,12 @@ export function registerConfigCommand(program: Command): void {
   config
     .command('check')
     .description('Validate the configuration; print each problem with its field path, exit non-zero when invalid')
-    .option('--print', 'also print the effective configuration with defaults (credentials masked)')
+    .option('--print', 'also print the effective configuration with defaults (every secret field masked)')
     .action((opts: { print?: boolean }, command: Command) => {
       const cfg = loadConfigOrExit(command);
       const cameras = Object.keys(cfg.cameras);
       process.stdout.write(`Config OK: ${cameras.length} camera(s)${cameras.length ? ` (${cameras.join(', ')})` : ''}\n`);
-      if (opts.print) {
-        const masked = structuredClone(cfg);
-        for (const cam of Object.values(masked.cameras)) {
-          cam.main = maskUrl(cam.main);
-          if (cam.sub) cam.sub = maskUrl(cam.sub);
-        }
-        for (const target of Object.values(masked.backup.targets)) target.url = maskUrl(target.url);
-        process.stdout.write(stringify(masked));
-      }
+      if (opts.print) process.stdout.write(stringify(maskConfig(cfg)));
     });
   config
     .command('docs')

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { installCrashPolicy } from '../../app/crash-policy.ts';
 import { initDemoVault, withDemoCamera } from '../../app/demo.ts';
-import { ensureModel } from '../../app/ensure-model.ts';
 import { startVolet, type RunningVolet } from '../../app/start.ts';
+import { configSecretValues } from '../../config/mask.ts';
 import { createLogger } from '../../log/logger.ts';
 import { loadConfigOrExit } from '../config-option.ts';
 
@@ -11,10 +12,9 @@ export function registerRunCommand(program: Command): void {
     .description('Start Volet with the configured cameras (a built-in demo camera when none is configured)')
     .action(async (_opts: unknown, command: Command) => {
       let config = loadConfigOrExit(command);
-      const logger = createLogger(config.log.level);
+      const logger = createLogger(config.log.level, process.stdout, { secrets: configSecretValues(config) });
       let volet: RunningVolet;
       try {
-        await ensureModel(config.detector.model, logger);
         if (Object.keys(config.cameras).length === 0) {
           logger.warn('no camera configured: running the built-in demo camera (add cameras to volet.yml, see volet.example.yml)');
           config = await withDemoCamera(config);
@@ -32,6 +32,7 @@ export function registerRunCommand(program: Command): void {
         process.exitCode = 1;
         return;
       }
+      installCrashPolicy({ logger, stop: () => volet.stop() });
       logger.info({ cameras: [...volet.pipelines.keys()], viewer: volet.web?.url }, 'volet started');
       if (volet.web) process.stdout.write(`\n  Viewer: ${volet.web.url}\n\n`);
       let stopping = false;

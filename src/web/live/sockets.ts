@@ -4,9 +4,17 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ObjectEvent } from '../../events/bus.ts';
 import { canWatchLive } from '../auth/users.ts';
 import { authenticate, sameOrigin, type Auth, type WebContext } from '../context.ts';
+import { logBadRequest } from '../http/errors.ts';
 import type { LiveFormat, Watcher } from './hub.ts';
 
 const KEEPALIVE_MS = 30_000;
+
+/** The path of a request target, without parsing it as a URL (`//` or `%zz` must not throw). */
+function pathOf(req: IncomingMessage): string {
+  const target = req.url ?? '/';
+  const end = target.search(/[?#]/);
+  return end < 0 ? target : target.slice(0, end);
+}
 
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -29,16 +37,31 @@ export class SocketGateway {
   };
 
   constructor(private readonly ctx: WebContext) {
+    // A handshake ws refuses (method, Upgrade, Sec-WebSocket-Key/-Version...): 400 and a log line.
+    this.wss.on('wsClientError', (err, socket, req) => {
+      logBadRequest(ctx.logger)({ upgrade: true, reason: err.message, method: req.method, path: pathOf(req).slice(0, 200) });
+      refuse(socket, 400, 'Bad Request');
+    });
     ctx.sessions.on('revoked', this.onRevoked);
     this.sweeper = setInterval(() => this.sweep(), KEEPALIVE_MS);
     this.sweeper.unref();
   }
 
+  /** Never throws: bad input is refused with a 4xx, anything unexpected with a 500 and an error line. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
-    const url = new URL(req.url ?? '/', 'http://volet');
-    const live = /^\/ws\/(live|mpeg1)\/([a-z0-9_-]{1,32})$/.exec(url.pathname);
-    if (!live && url.pathname !== '/ws/events') return refuse(socket, 404, 'Not Found');
+    try {
+      this.upgrade(req, socket, head);
+    } catch (err) {
+      this.ctx.logger.error({ err: (err as Error)?.message, path: pathOf(req).slice(0, 200) }, 'WebSocket upgrade failed');
+      if (!socket.destroyed) refuse(socket, 500, 'Internal Server Error');
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = pathOf(req);
+    const live = /^\/ws\/(live|mpeg1)\/([a-z0-9_-]{1,32})$/.exec(path);
+    if (!live && path !== '/ws/events') return refuse(socket, 404, 'Not Found');
     if (!sameOrigin(req)) return refuse(socket, 403, 'Forbidden');
     const a = authenticate(this.ctx, req);
     if (!a) return refuse(socket, 401, 'Unauthorized');
@@ -50,16 +73,28 @@ export class SocketGateway {
       if (this.ctx.shutter?.state(camera) === 'closed') return refuse(socket, 409, 'Conflict');
       const source = this.ctx.liveSource(camera);
       if (!source) return refuse(socket, 503, 'Service Unavailable');
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.startLive(ws, a, camera, source, live[1] === 'live' ? 'fmp4' : 'mpeg1'));
+      this.accept(req, socket, head, (ws) => this.startLive(ws, a, camera, source, live[1] === 'live' ? 'fmp4' : 'mpeg1'));
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.startEvents(ws, a));
+    this.accept(req, socket, head, (ws) => this.startEvents(ws, a));
+  }
+
+  /** Completes the handshake (ws answers a bad key or version with 400 itself), then starts the stream. */
+  private accept(req: IncomingMessage, socket: Duplex, head: Buffer, start: (ws: WebSocket) => void): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => {}); // bad frames: ws closes the socket with 1002/1009 itself
+      try {
+        start(ws);
+      } catch (err) {
+        this.ctx.logger.error({ err: (err as Error)?.message }, 'WebSocket stream could not start');
+        ws.close(1011, 'internal error');
+      }
+    });
   }
 
   private track(ws: WebSocket, a: Auth, onClose: () => void): void {
     this.open.set(ws, a);
     ws.on('message', () => {}); // clients only send pings; content is ignored
-    ws.on('error', () => {});
     ws.on('close', () => {
       this.open.delete(ws);
       onClose();
@@ -110,7 +145,7 @@ export class SocketGateway {
         continue;
       }
       this.ctx.sessions.touch(a.session.idHash);
-      ws.ping();
+      if (ws.readyState === ws.OPEN) ws.ping();
     }
   }
 

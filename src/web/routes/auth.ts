@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { checkTotp, newTotpEnrolment } from '../auth/totp.ts';
+import type { SetupCodeGate } from '../auth/setup-code.ts';
 import type { User } from '../auth/users.ts';
 import { auth, clearedCookie, requireSession, sessionCookie, who, type WebContext } from '../context.ts';
 import { ApiError, body } from '../http/errors.ts';
@@ -28,7 +29,7 @@ interface Ticket {
 const TICKET_MS = 5 * 60_000;
 const TICKET_ATTEMPTS = 5;
 
-export function authRoutes(ctx: WebContext): Router {
+export function authRoutes(ctx: WebContext, setupCode: SetupCodeGate): Router {
   const router = Router();
   /** Password checked, second factor pending: keyed by the SHA-256 of the ticket handed to the browser. */
   const tickets = new Map<string, Ticket>();
@@ -43,6 +44,7 @@ export function authRoutes(ctx: WebContext): Router {
     return { user: publicUser(user), csrfToken: s.csrfToken };
   };
 
+  /** Without a username only the address is counted (setup codes belong to no account). */
   const refuseIfLocked = (req: Request, username?: string) => {
     const ms = ctx.throttle.lockedFor(req.ip ?? '', username);
     if (ms > 0) {
@@ -69,10 +71,22 @@ export function authRoutes(ctx: WebContext): Router {
 
   router.post('/setup', async (req, res) => {
     const input = body(
-      z.strictObject({ username: usernameSchema, password: passwordSchema, vaultPassphrase: passwordSchema.optional() }),
+      z.strictObject({
+        setupCode: z.string().min(1).max(64),
+        username: usernameSchema,
+        password: passwordSchema,
+        vaultPassphrase: passwordSchema.optional(),
+      }),
       req,
     );
     if (ctx.users.count() > 0 || setupRunning) throw new ApiError(409, 'already_set_up', 'Volet is already set up; sign in.');
+    refuseIfLocked(req);
+    if (!setupCode.matches(input.setupCode)) {
+      ctx.audit.record('login_failed', { actor: input.username, ip: req.ip }, null, { reason: 'setup code' });
+      const locked = ctx.throttle.fail(req.ip ?? '');
+      if (locked.lockedIp) ctx.audit.record('lockout', { actor: input.username, ip: req.ip }, req.ip ?? null, { scope: 'address' });
+      throw new ApiError(403, 'wrong_setup_code', 'Wrong setup code: it is in the Volet log ("setup code: …") and shown by "volet setup-code".');
+    }
     const vaultNeeded = !ctx.vault.status().initialised;
     if (vaultNeeded && !input.vaultPassphrase) {
       throw new ApiError(400, 'invalid_request', 'vaultPassphrase: choose the passphrase that encrypts recordings.');
@@ -83,6 +97,7 @@ export function authRoutes(ctx: WebContext): Router {
       if (vaultNeeded) await ctx.vault.init(input.vaultPassphrase!);
       const user = ctx.users.create({ username: input.username, passwordHash, admin: true, grants: {} }, true);
       if (!user) throw new ApiError(409, 'already_set_up', 'Volet is already set up; sign in.');
+      await setupCode.consume();
       ctx.audit.record('setup', { actor: user.username, ip: req.ip }, user.username, { vaultInitialised: vaultNeeded });
       res.status(201).json(startSession(req, res, user));
     } finally {

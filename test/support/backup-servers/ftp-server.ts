@@ -13,6 +13,8 @@ export interface FtpTestServerOptions {
   username: string;
   password: string;
   tls?: boolean;
+  /** Address for the control and passive data connections, default 127.0.0.1. */
+  host?: string;
 }
 
 export interface FtpTestServer {
@@ -38,7 +40,8 @@ const silentLog = {
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 
 export async function startFtpServer(options: FtpTestServerOptions): Promise<FtpTestServer> {
-  const port = await freePort();
+  const host = options.host ?? '127.0.0.1';
+  const port = await freePort(host);
   const pasvMin = 20_000 + Math.floor(Math.random() * 400) * 100;
   let tls: { key: string; cert: string } | undefined;
   let certificateSha256: string | undefined;
@@ -54,8 +57,8 @@ export async function startFtpServer(options: FtpTestServerOptions): Promise<Ftp
   const listen = async () => {
     const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
     server = new FtpSrv({
-      url: `ftp://127.0.0.1:${port}`,
-      pasv_url: '127.0.0.1',
+      url: `ftp://${host}:${port}`,
+      pasv_url: host,
       pasv_min: pasvMin,
       pasv_max: pasvMin + 99,
       anonymous: false,

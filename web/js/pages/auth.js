@@ -10,6 +10,11 @@ export function setup(main, { signedIn, vaultInitialised }) {
       h('h1', { tabindex: '-1' }, 'Welcome to Volet'),
       h('p', {}, 'Create the administrator account. Only people with an account can see your cameras.'),
       form({ 'aria-label': 'First set-up' }, [
+        field(
+          'Setup code',
+          input('setupCode', 'text', { autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', maxlength: 64, placeholder: 'XXXX-XXXX-XXXX' }),
+          'Proves you own this box: Volet prints it in its log at start ("setup code: …"), and "volet setup-code" shows it.',
+        ),
         field('Administrator name', input('username', 'text', { autocomplete: 'username', autocapitalize: 'none', maxlength: 64 })),
         field('Password', input('password', 'password', { autocomplete: 'new-password', minlength: 10, maxlength: 256 }), 'At least 10 characters.'),
         field('Repeat password', input('password2', 'password', { autocomplete: 'new-password' })),
@@ -27,7 +32,7 @@ export function setup(main, { signedIn, vaultInitialised }) {
         h('button', { type: 'submit', class: 'primary' }, 'Create account'),
       ], async (data) => {
         if (data.get('password') !== data.get('password2')) throw new Error('The two passwords differ.');
-        const body = { username: data.get('username'), password: data.get('password') };
+        const body = { setupCode: String(data.get('setupCode')).trim(), username: data.get('username'), password: data.get('password') };
         if (!vaultInitialised) {
           if (data.get('vaultPassphrase') !== data.get('vaultPassphrase2')) throw new Error('The two passphrases differ.');
           body.vaultPassphrase = data.get('vaultPassphrase');

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
-import { privacyRouter, type TokenThrottleLimits } from '../../src/privacy/router.ts';
-import { ALARM_TOKEN, ALICE_TOKEN, BOB_TOKEN, harness, privacyConfig, type Harness } from './support.ts';
+import { fileURLToPath } from 'node:url';
+import type { ThrottleLimits } from '../../src/web/auth/throttle.ts';
+import { privacyRoutes } from '../../src/web/routes/privacy.ts';
+import { ALARM_TOKEN, ALICE_TOKEN, BOB_TOKEN, harness, privacyConfig, type Harness } from '../privacy/support.ts';
+import { startTestServer } from './support.ts';
 
 const CONFIG = `
 residents:
@@ -21,18 +20,19 @@ interface Api {
   post(path: string, token: string | undefined, body: unknown): Promise<{ status: number; headers: Headers; json: any }>;
 }
 
-async function api(t: { after(fn: () => unknown): void }, throttle?: Partial<TokenThrottleLimits>): Promise<Api> {
+/** The real web server with the privacy routes mounted as start.ts mounts them. */
+async function api(t: { after(fn: () => unknown): void }, throttle?: Partial<ThrottleLimits>): Promise<Api> {
   const h = harness();
   const privacy = privacyConfig(CONFIG);
   const shutter = h.controller(privacy);
   await shutter.start();
-  const app = express();
-  app.use('/api/privacy', privacyRouter(shutter, { privacy, logger: h.logger, audit: h.audit, throttle }));
-  const server: Server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/privacy`;
+  const server = await startTestServer({
+    clipPath: fileURLToPath(import.meta.url),
+    apiRoutes: [{ path: '/api/privacy', router: privacyRoutes(shutter, { privacy, logger: h.logger, audit: h.audit, throttle }) }],
+  });
+  const base = `${server.url}/api/privacy`;
   t.after(async () => {
-    server.close();
+    await server.stop();
     await h.cleanup();
   });
   return {
@@ -82,8 +82,18 @@ test('a wrong or missing token is refused with 401, says nothing more, and is au
   assert.equal(bodyFirst.status, 401, 'the token is checked before the body is read');
 });
 
+test('the token is checked before the body is read, and bodies are limited to 4 KB (not the 64 KB of other API routes)', async (t) => {
+  const { post, shutter } = await api(t);
+  const huge = JSON.stringify({ state: 'home', pad: 'x'.repeat(200_000) });
+  const wrongToken = await post('/presence', 'nope', huge);
+  assert.deepEqual([wrongToken.status, wrongToken.json.error.code], [401, 'unauthenticated'], 'no token, no body parsing: not a 413');
+  const over4k = await post('/presence', ALICE_TOKEN, JSON.stringify({ state: 'home', pad: 'x'.repeat(5_000) }));
+  assert.deepEqual([over4k.status, over4k.json.error.code], [413, 'too_large']);
+  assert.equal(shutter.state('living'), 'open');
+});
+
 test('an address sending wrong tokens is locked out, even with a right one afterwards', async (t) => {
-  const { post, h, shutter } = await api(t, { failures: 3 });
+  const { post, h, shutter } = await api(t, { perIp: 3 });
   for (let i = 0; i < 3; i++) assert.equal((await post('/presence', `wrong-${i}`, { state: 'home' })).status, 401);
   const locked = await post('/presence', ALICE_TOKEN, { state: 'home' });
   assert.equal(locked.status, 429);

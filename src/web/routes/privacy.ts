@@ -1,29 +1,23 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
-import type { Logger } from '../log/logger.ts';
-import { ApiError, errorHandler } from '../web/http/errors.ts';
-import type { PrivacyAudit, ShutterController } from './controller.ts';
-import type { PrivacyConfig } from './triggers.ts';
+import type { Logger } from '../../log/logger.ts';
+import type { PrivacyAudit, ShutterController } from '../../privacy/controller.ts';
+import type { PrivacyConfig } from '../../privacy/triggers.ts';
+import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleLimits } from '../auth/throttle.ts';
+import { ApiError, body } from '../http/errors.ts';
 
 /** What the endpoints need from the controller. */
 export type PrivacyEndpoints = Pick<ShutterController, 'reportPresence' | 'setArmed' | 'setTriggered' | 'state' | 'cameras'>;
 
-export interface TokenThrottleLimits {
-  /** Wrong or missing tokens allowed from one address within `windowMs`… */
-  failures: number;
-  windowMs: number;
-  /** …before the address is refused, good token or not, for this long. */
-  lockoutMs: number;
-}
+/** Wrong or missing tokens allowed from one address within the window before it is refused for a while. */
+export const DEFAULT_TOKEN_THROTTLE: ThrottleLimits = { ...DEFAULT_THROTTLE, perIp: 10 };
 
-export const DEFAULT_TOKEN_THROTTLE: TokenThrottleLimits = { failures: 10, windowMs: 15 * 60_000, lockoutMs: 15 * 60_000 };
-
-export interface PrivacyRouterDeps {
+export interface PrivacyRoutesDeps {
   privacy: PrivacyConfig;
   logger: Logger;
   audit?: PrivacyAudit;
-  throttle?: Partial<TokenThrottleLimits>;
+  throttle?: Partial<ThrottleLimits>;
   now?: () => number;
 }
 
@@ -35,7 +29,6 @@ const source = z
   .describe('Names the sensor or panel in the log, e.g. "front door".');
 const intrusionBody = z.union([z.strictObject({ armed: z.boolean(), source }), z.strictObject({ trigger: z.boolean(), source })]);
 
-
 /**
  * The token-authenticated endpoints for devices rather than people, mounted at /api/privacy:
  *
@@ -43,13 +36,13 @@ const intrusionBody = z.union([z.strictObject({ armed: z.boolean(), source }), z
  * - `POST /intrusion` — `Authorization: Bearer <intrusion token>`, body `{"armed": true|false}`
  *   or `{"trigger": true|false}`, each with an optional `"source": "front door"`.
  *
- * Tokens are compared in constant time against every candidate. A missing or wrong token is a 401
- * (no hint which part was wrong) and an audit row; an address with too many of them gets 429 for a
- * while, whatever it sends.
+ * The token is checked before any byte of the body is read; bodies are at most 4 KB. Tokens are
+ * compared in constant time against every candidate. A missing or wrong token is a 401 (no hint
+ * which part was wrong) and an audit row; an address with too many of them gets 429 for a while,
+ * whatever it sends.
  */
-export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterDeps): Router {
-  const now = deps.now ?? Date.now;
-  const throttle = new TokenThrottle({ ...DEFAULT_TOKEN_THROTTLE, ...deps.throttle }, now);
+export function privacyRoutes(controller: PrivacyEndpoints, deps: PrivacyRoutesDeps): Router {
+  const throttle = new LoginThrottle({ ...DEFAULT_TOKEN_THROTTLE, ...deps.throttle }, deps.now);
   const residentTokens = Object.entries(deps.privacy.residents).map(([name, r]) => [name, digest(r.token)] as const);
   const intrusionToken = deps.privacy.intrusion.token;
   const intrusionTokens = intrusionToken ? [['intrusion', digest(intrusionToken)] as const] : [];
@@ -67,7 +60,7 @@ export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterD
       if (name === undefined) {
         deps.logger.warn({ ip, endpoint }, 'privacy endpoint: missing or wrong token');
         safely(deps, () => deps.audit?.record('login_failed', { actor: null, ip }, `privacy.${endpoint}`));
-        if (throttle.fail(ip)) {
+        if (throttle.fail(ip).lockedIp) {
           deps.logger.warn({ ip, endpoint }, 'privacy endpoint: address locked out after repeated wrong tokens');
           safely(deps, () => deps.audit?.record('lockout', { actor: null, ip }, `privacy.${endpoint}`));
         }
@@ -83,13 +76,13 @@ export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterD
 
   router.post('/presence', authenticate('presence', residentTokens), json, (req, res) => {
     const resident = res.locals.tokenOwner as string;
-    const input = parse(presenceBody, req.body);
+    const input = body(presenceBody, req);
     const changed = controller.reportPresence(resident, input.state, 'api');
     res.json({ resident, state: input.state, changed });
   });
 
   router.post('/intrusion', authenticate('intrusion', intrusionTokens), json, (req, res) => {
-    const input = parse(intrusionBody, req.body);
+    const input = body(intrusionBody, req);
     const by = input.source ? `alarm: ${input.source}` : 'alarm';
     const state = 'armed' in input ? controller.setArmed(input.armed, by) : controller.setTriggered(input.trigger, by);
     if (!state) throw new ApiError(409, 'not_armed', 'The alarm is not armed: the trigger was ignored.');
@@ -101,7 +94,6 @@ export function privacyRouter(controller: PrivacyEndpoints, deps: PrivacyRouterD
     });
   });
 
-  router.use(errorHandler(deps.logger));
   return router;
 }
 
@@ -126,52 +118,10 @@ function matchToken(given: string, candidates: ReadonlyArray<readonly [string, B
   return found;
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-  throw new ApiError(400, 'invalid_request', `${path}${issue?.message ?? 'invalid request'}`);
-}
-
-function safely(deps: PrivacyRouterDeps, run: () => void): void {
+function safely(deps: PrivacyRoutesDeps, run: () => void): void {
   try {
     run();
   } catch (err) {
     deps.logger.error({ err: (err as Error).message }, 'privacy endpoint: audit failed');
-  }
-}
-
-/** Counts wrong tokens per client address and refuses an address that sent too many, for a while. */
-class TokenThrottle {
-  private readonly buckets = new Map<string, { failures: number[]; lockedUntil: number }>();
-
-  constructor(
-    private readonly limits: TokenThrottleLimits,
-    private readonly now: () => number,
-  ) {}
-
-  lockedFor(ip: string): number {
-    return Math.max(0, (this.buckets.get(ip)?.lockedUntil ?? 0) - this.now());
-  }
-
-  /** Records a failure; true when it just locked the address out. */
-  fail(ip: string): boolean {
-    const now = this.now();
-    const bucket = this.buckets.get(ip) ?? { failures: [], lockedUntil: 0 };
-    bucket.failures = bucket.failures.filter((t) => now - t < this.limits.windowMs);
-    bucket.failures.push(now);
-    this.buckets.set(ip, bucket);
-    if (this.buckets.size > 10_000) this.prune(now);
-    if (bucket.failures.length < this.limits.failures) return false;
-    bucket.lockedUntil = now + this.limits.lockoutMs;
-    bucket.failures = [];
-    return true;
-  }
-
-  private prune(now: number): void {
-    for (const [ip, b] of this.buckets) {
-      if (b.lockedUntil <= now && b.failures.every((t) => now - t >= this.limits.windowMs)) this.buckets.delete(ip);
-    }
   }
 }

@@ -3,6 +3,7 @@ const benches: Record<string, () => Promise<(args: string[]) => Promise<void>>> 
   detect: async () => (await import('./detect.ts')).benchDetect,
   pipeline: async () => (await import('./pipeline.ts')).benchPipeline,
   vault: async () => (await import('./vault.ts')).benchVault,
+  login: async () => (await import('./login.ts')).benchLogin,
   notify: async () => (await import('./notify.ts')).benchNotify,
 };
 

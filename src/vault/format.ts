@@ -2,15 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import sodium from 'libsodium-wrappers-sumo';
 import { VaultFormatError } from './errors.ts';
-import {
-  SECRETSTREAM_ABYTES,
-  SECRETSTREAM_HEADERBYTES,
-  SECRETSTREAM_KEYBYTES,
-  SecretStreamPuller,
-  SecretStreamPusher,
-  TAG_FINAL,
-  TAG_MESSAGE,
-} from './secretstream.ts';
+import { SECRETSTREAM_ABYTES, SECRETSTREAM_HEADERBYTES, SECRETSTREAM_KEYBYTES, sodiumBinding, TAG_FINAL, TAG_MESSAGE } from './sodium.ts';
 
 await sodium.ready;
 
@@ -66,8 +58,8 @@ export interface Encryptor {
    * `chunkSize` bytes; the final chunk holds 0..chunkSize bytes and must be pushed exactly once.
    */
   push(chunk: Uint8Array, final: boolean): Uint8Array;
-  /** Same as `push`, but the record comes as consecutive buffers for writev, saving a copy of the chunk. */
-  pushParts(chunk: Uint8Array, final: boolean): Uint8Array[];
+  /** Same as `push`, but writes the record into `record`, which must be exactly `recordBytes(chunk.length)` long. */
+  pushInto(record: Uint8Array, chunk: Uint8Array, final: boolean): void;
 }
 
 export interface Decryptor {
@@ -90,13 +82,7 @@ export function vaultKeyId(publicKey: Uint8Array): string {
 export function keyPairOpener(publicKey: Uint8Array, secretKey: Uint8Array): FileKeyOpener {
   return {
     publicKey,
-    openFileKey(sealedFileKey) {
-      try {
-        return sodium.crypto_box_seal_open(sealedFileKey, publicKey, secretKey);
-      } catch {
-        return null;
-      }
-    },
+    openFileKey: (sealedFileKey) => sodiumBinding.boxSealOpen(sealedFileKey, publicKey, secretKey),
   };
 }
 
@@ -109,32 +95,41 @@ export function createEncryptor(publicKey: Uint8Array, kind: FileKind, options: 
   if (publicKey.length !== sodium.crypto_box_PUBLICKEYBYTES) throw new TypeError('vault public key must be 32 bytes');
 
   const fileKey = randomBytes(SECRETSTREAM_KEYBYTES);
-  const sealedFileKey = sodium.crypto_box_seal(fileKey, publicKey);
-  const { pusher, header: streamHeader } = SecretStreamPusher.start(fileKey);
+  const sealedFileKey = sodiumBinding.boxSeal(fileKey, publicKey);
+  const { pusher, header: streamHeader } = sodiumBinding.startPush(fileKey);
   sodium.memzero(fileKey);
   const header = encodeHeader(kind, chunkSize, vaultKeyId(publicKey), sealedFileKey, streamHeader);
   let finished = false;
 
-  const pushParts = (chunk: Uint8Array, final: boolean): Uint8Array[] => {
+  const pushInto = (record: Uint8Array, chunk: Uint8Array, final: boolean): void => {
     if (finished) throw new Error('encryptor already pushed its final chunk');
     if (final ? chunk.length > chunkSize : chunk.length !== chunkSize) {
       throw new RangeError(`${final ? 'final' : 'non-final'} chunk of ${chunk.length} bytes; chunk size is ${chunkSize}`);
     }
-    const { head, ciphertext, mac } = pusher.pushParts(chunk, header, final ? TAG_FINAL : TAG_MESSAGE, RECORD_PREFIX_BYTES);
-    head.writeUInt32LE(SECRETSTREAM_ABYTES + chunk.length, 0);
+    if (record.length !== recordBytes(chunk.length)) throw new RangeError(`a record of a ${chunk.length}-byte chunk is ${recordBytes(chunk.length)} bytes`);
+    new DataView(record.buffer, record.byteOffset, RECORD_PREFIX_BYTES).setUint32(0, SECRETSTREAM_ABYTES + chunk.length, true);
+    pusher.pushInto(record.subarray(RECORD_PREFIX_BYTES), chunk, header, final ? TAG_FINAL : TAG_MESSAGE);
     if (final) {
       finished = true;
       pusher.dispose();
     }
-    return [head, ciphertext, mac];
   };
 
   return {
     header,
     chunkSize,
-    pushParts,
-    push: (chunk, final) => Buffer.concat(pushParts(chunk, final)),
+    pushInto,
+    push(chunk, final) {
+      const record = Buffer.allocUnsafe(recordBytes(chunk.length));
+      pushInto(record, chunk, final);
+      return record;
+    },
   };
+}
+
+/** Bytes of the record that holds a chunk of `chunkBytes` plaintext bytes. */
+export function recordBytes(chunkBytes: number): number {
+  return RECORD_PREFIX_BYTES + SECRETSTREAM_ABYTES + chunkBytes;
 }
 
 /** Reads the header from the first bytes of a file; needs no key. */
@@ -179,7 +174,7 @@ export function createDecryptor(fileStart: Uint8Array, opener: FileKeyOpener): D
   }
   const fileKey = opener.openFileKey(header.sealedFileKey);
   if (!fileKey) throw new VaultFormatError('bad-header', 'sealed file key does not open although its key id matches this vault: the header is corrupted');
-  const puller = new SecretStreamPuller(fileKey, header.streamHeader);
+  const puller = sodiumBinding.startPull(fileKey, header.streamHeader);
   sodium.memzero(fileKey);
 
   const maxRecord = header.chunkSize + SECRETSTREAM_ABYTES;
@@ -203,8 +198,11 @@ export function createDecryptor(fileStart: Uint8Array, opener: FileKeyOpener): D
       if (failure) throw failure;
       const buf = pending.length > 0 ? Buffer.concat([pending, bytes]) : bytes;
       const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      // One buffer for the plaintext of every complete record here: fresh memory per chunk costs more than the cipher.
+      const output = Buffer.allocUnsafe(completeRecordsPlaintextBytes(view, maxRecord));
       const plaintext: Uint8Array[] = [];
       let at = 0;
+      let written = 0;
       while (at < buf.length) {
         if (done) fail('trailing-data', `${buf.length - at} or more bytes follow the final chunk`);
         if (buf.length - at < RECORD_PREFIX_BYTES) break;
@@ -212,16 +210,18 @@ export function createDecryptor(fileStart: Uint8Array, opener: FileKeyOpener): D
         if (length < SECRETSTREAM_ABYTES || length > maxRecord) fail('auth-failed', `chunk ${chunkIndex} declares an impossible length of ${length} bytes`);
         if (buf.length - at - RECORD_PREFIX_BYTES < length) break;
         const record = buf.subarray(at + RECORD_PREFIX_BYTES, at + RECORD_PREFIX_BYTES + length);
-        const pulled = puller.pull(record, header.bytes);
-        if (!pulled) {
+        const message = output.subarray(written, written + length - SECRETSTREAM_ABYTES);
+        const tag = puller.pullInto(message, record, header.bytes);
+        if (tag === null) {
           fail('auth-failed', `chunk ${chunkIndex} failed authentication: the file is corrupted, its chunks were reordered, or its header was altered or swapped`);
-        } else if (pulled.tag === TAG_FINAL) {
+        } else if (tag === TAG_FINAL) {
           done = true;
           puller.dispose();
-        } else if (pulled.tag !== TAG_MESSAGE || pulled.message.length !== header.chunkSize) {
-          fail('auth-failed', `chunk ${chunkIndex} is authentic but malformed (tag ${pulled.tag}, ${pulled.message.length} bytes)`);
+        } else if (tag !== TAG_MESSAGE || message.length !== header.chunkSize) {
+          fail('auth-failed', `chunk ${chunkIndex} is authentic but malformed (tag ${tag}, ${message.length} bytes)`);
         }
-        if (pulled && pulled.message.length > 0) plaintext.push(pulled.message);
+        if (message.length > 0) plaintext.push(message);
+        written += message.length;
         chunkIndex++;
         at += RECORD_PREFIX_BYTES + length;
       }
@@ -238,10 +238,22 @@ export function createDecryptor(fileStart: Uint8Array, opener: FileKeyOpener): D
   };
 }
 
+/** Plaintext bytes of the complete records at the start of `records`, up to the first impossible length. */
+function completeRecordsPlaintextBytes(records: DataView, maxRecord: number): number {
+  let total = 0;
+  for (let at = 0; records.byteLength - at >= RECORD_PREFIX_BYTES; ) {
+    const length = records.getUint32(at, true);
+    if (length < SECRETSTREAM_ABYTES || length > maxRecord || records.byteLength - at - RECORD_PREFIX_BYTES < length) break;
+    total += length - SECRETSTREAM_ABYTES;
+    at += RECORD_PREFIX_BYTES + length;
+  }
+  return total;
+}
+
 /** Encrypts a whole buffer into a complete file image. */
 export function encryptBytes(plaintext: Uint8Array, publicKey: Uint8Array, kind: FileKind, options: { chunkSize?: number } = {}): Uint8Array {
   const encryptor = createEncryptor(publicKey, kind, options);
-  return Buffer.concat([encryptor.header, ...encryptChunks(encryptor, plaintext, true)]);
+  return Buffer.concat([encryptor.header, encryptChunks(encryptor, plaintext, true)]);
 }
 
 /** Decrypts a complete file image, authenticating everything before returning. */
@@ -252,21 +264,37 @@ export function decryptBytes(file: Uint8Array, opener: FileKeyOpener): Uint8Arra
   return Buffer.concat(chunks);
 }
 
+/** Bytes of the records `encryptChunks` makes of `dataBytes` plaintext bytes. */
+export function recordsBytes(chunkSize: number, dataBytes: number, last: boolean): number {
+  return dataBytes + chunkCount(chunkSize, dataBytes, last) * recordBytes(0);
+}
+
 /**
- * Encrypts `data` as consecutive chunks (read as views, no copy) and returns the buffers to write,
- * in order. When `last` is true the final chunk is included; otherwise `data.length` must be a
+ * Encrypts `data` as consecutive chunks (read as views, no copy) into consecutive records, ready to
+ * write: into `into` when given (it must hold `recordsBytes(...)`; a writer reuses it), else into a
+ * new buffer. When `last` is true the final chunk is included; otherwise `data.length` must be a
  * multiple of the chunk size.
  */
-export function encryptChunks(encryptor: Encryptor, data: Uint8Array, last: boolean): Uint8Array[] {
+export function encryptChunks(encryptor: Encryptor, data: Uint8Array, last: boolean, into?: Uint8Array): Uint8Array {
   const { chunkSize } = encryptor;
   if (!last && data.length % chunkSize !== 0) throw new RangeError('only the last block of a file may end with a partial chunk');
-  if (data.length === 0) return last ? encryptor.pushParts(data, true) : [];
-  const buffers: Uint8Array[] = [];
-  for (let at = 0; at < data.length; at += chunkSize) {
-    const end = Math.min(at + chunkSize, data.length);
-    buffers.push(...encryptor.pushParts(data.subarray(at, end), last && end === data.length));
+  const chunks = chunkCount(chunkSize, data.length, last);
+  const total = recordsBytes(chunkSize, data.length, last);
+  if (into && into.length < total) throw new RangeError(`${total} bytes of records do not fit in ${into.length}`);
+  const records = into ? into.subarray(0, total) : Buffer.allocUnsafe(total);
+  let out = 0;
+  for (let index = 0; index < chunks; index++) {
+    const chunk = data.subarray(index * chunkSize, Math.min((index + 1) * chunkSize, data.length));
+    const size = recordBytes(chunk.length);
+    encryptor.pushInto(records.subarray(out, out + size), chunk, last && index === chunks - 1);
+    out += size;
   }
-  return buffers;
+  return records;
+}
+
+/** The final chunk may be full; only an empty last block becomes an empty final chunk. */
+function chunkCount(chunkSize: number, dataBytes: number, last: boolean): number {
+  return dataBytes === 0 && last ? 1 : Math.ceil(dataBytes / chunkSize);
 }
 
 function encodeHeader(kind: FileKind, chunkSize: number, keyId: string, sealedFileKey: Uint8Array, streamHeader: Uint8Array): Uint8Array {

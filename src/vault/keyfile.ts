@@ -1,5 +1,5 @@
 // vault.json: the vault public key in clear, the secret key wrapped under an Argon2id passphrase key.
-import { readFile } from 'node:fs/promises';
+import { readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import sodium from 'libsodium-wrappers-sumo';
 import { z } from 'zod';
@@ -132,11 +132,18 @@ export async function readKeyFile(dir: string): Promise<KeyFile> {
   return parseKeyFile(text, path);
 }
 
+const KEY_FILE_MODE = 0o600;
+
 /** Atomically writes vault.json (mode 0600). Refuses to replace an existing key file unless `replace`. */
 export async function writeKeyFile(dir: string, keyFile: KeyFile, { replace }: { replace: boolean }): Promise<void> {
   const path = keyFilePath(dir);
+  const write = async (file: FileHandle) => {
+    // The open mode only applies to a new file: a temp file left by a crash keeps its own.
+    await file.chmod(KEY_FILE_MODE);
+    await file.writeFile(serializeKeyFile(keyFile));
+  };
   try {
-    await writeFileAtomically(path, (file) => file.writeFile(serializeKeyFile(keyFile)), { mode: 0o600, overwrite: replace });
+    await writeFileAtomically(path, write, { mode: KEY_FILE_MODE, overwrite: replace });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new VaultKeyFileError(`${path} already exists: refusing to replace a vault key (files sealed to it would become unreadable)`);

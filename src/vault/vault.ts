@@ -4,6 +4,7 @@ import { VaultKeyFileError, VaultLockedError } from './errors.ts';
 import { vaultKeyId, type FileKeyOpener } from './format.ts';
 import { keyFilePath, readKeyFile, unwrapSecretKey, wrapSecretKey, writeKeyFile, type KeyFile } from './keyfile.ts';
 import { MODERATE_LIMITS, type KdfLimits } from './passphrase-kdf.ts';
+import { sodiumBinding } from './sodium.ts';
 
 await sodium.ready;
 
@@ -51,7 +52,7 @@ export class Vault implements FileKeyOpener {
 
   /** Creates a new key pair and vault.json in `dir`; never replaces an existing one. The vault is returned locked. */
   static async init(dir: string, passphrase: string, options: VaultOptions & { limits?: KdfLimits } = {}): Promise<Vault> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     // Fail before the slow key derivation; writeKeyFile still refuses atomically if one appears meanwhile.
     const existing = await access(keyFilePath(dir)).then(() => true, () => false);
     if (existing) throw new VaultKeyFileError(`${keyFilePath(dir)} already exists: this directory already has a vault`);
@@ -124,11 +125,7 @@ export class Vault implements FileKeyOpener {
   openFileKey(sealedFileKey: Uint8Array): Uint8Array | null {
     if (!this.#secretKey) throw new VaultLockedError();
     this.#restartIdleTimer();
-    try {
-      return sodium.crypto_box_seal_open(sealedFileKey, this.publicKey, this.#secretKey);
-    } catch {
-      return null;
-    }
+    return sodiumBinding.boxSealOpen(sealedFileKey, this.publicKey, this.#secretKey);
   }
 
   #lock(reason: LockReason): void {

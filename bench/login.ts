@@ -8,7 +8,7 @@ import { PasswordHasher, type PasswordStrength } from '../src/web/auth/password.
  * the password check of a login (Argon2id crypto_pwhash_str_verify, what POST /api/auth/login
  * waits for) under load — `--logins` verifications started at the same instant, `--rounds` times;
  * p50/p95/max latency of each verification from its start to its answer, the worst event-loop
- * delay meanwhile and the peak RSS. Target: p95 ≤ 1 s for 5 concurrent logins at MODERATE.
+ * delay meanwhile and the peak RSS. Target: p95 ≤ 1 s for 5 concurrent logins at the web default (INTERACTIVE).
  */
 
 const PASSWORD = 'correct horse battery staple';

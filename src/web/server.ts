@@ -101,7 +101,9 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
     audit: new AuditLog(deps.db),
     throttle: new LoginThrottle(throttleLimits),
     vaultThrottle: new LoginThrottle(throttleLimits),
-    hasher: new PasswordHasher(deps.security?.passwordStrength ?? 'moderate'),
+    // libsodium's INTERACTIVE limits (64 MiB, 2 passes) for sign-in: 5 logins at once stay under 1 s on
+    // 2 cores. The vault passphrase, which guards footage against offline guessing, keeps MODERATE.
+    hasher: new PasswordHasher(deps.security?.passwordStrength ?? 'interactive'),
     hub: new LiveHub({ lingerMs: config.liveLingerSeconds * 1000, logger }),
     cameras: deps.cameras,
     liveSource: deps.liveSource,

@@ -79,6 +79,17 @@ describe('first start', () => {
     assert.match(row.password_hash, /^\$argon2id\$/);
   });
 
+  test('a sign-in with a hash made at other limits (an older, slower MODERATE one) stores a hash at the current limits', async () => {
+    const { PasswordHasher } = await import('../../src/web/auth/password.ts');
+    const moderate = await new PasswordHasher('moderate').hash(ADMIN.password);
+    server.db.prepare('UPDATE web_users SET password_hash = ? WHERE username = ?').run(moderate, ADMIN.username);
+    assert.equal((await new Client(server.url).login(ADMIN.username, ADMIN.password)).status, 200);
+    const row = server.db.prepare('SELECT password_hash FROM web_users WHERE username = ?').get(ADMIN.username) as { password_hash: string };
+    assert.notEqual(row.password_hash, moderate);
+    assert.equal(new PasswordHasher('minimum').needsRehash(row.password_hash), false);
+    assert.equal((await new Client(server.url).login(ADMIN.username, ADMIN.password)).status, 200);
+  });
+
   test('secrets never reach the log', async () => {
     await new Client(server.url).login(ADMIN.username, 'not the password at all');
     const log = server.log();

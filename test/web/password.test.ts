@@ -40,3 +40,10 @@ test('an unknown user costs a real verification and is refused', async () => {
   const hasher = new PasswordHasher('minimum');
   assert.equal(await hasher.verifyNobody(fixture.password), false);
 });
+
+test('a hash made with other limits (an older MODERATE one) needs a rehash; one made with ours does not', async () => {
+  const interactive = new PasswordHasher('interactive');
+  assert.equal(interactive.needsRehash(fixture.hashes.moderate), true);
+  assert.equal(interactive.needsRehash(fixture.hashes.interactive), false);
+  assert.equal(interactive.needsRehash('not a hash'), true);
+});

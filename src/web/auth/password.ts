@@ -17,7 +17,7 @@ export class PasswordHasher {
   private dummy?: Promise<string>;
 
   constructor(
-    readonly strength: PasswordStrength = 'moderate',
+    readonly strength: PasswordStrength = 'interactive',
     private readonly argon2: Argon2id = argon2id,
   ) {}
 
@@ -28,6 +28,16 @@ export class PasswordHasher {
 
   verify(hash: string, password: string): Promise<boolean> {
     return this.argon2.verifyString(hash, Buffer.from(password, 'utf8'));
+  }
+
+  /** True when `hash` was made with other limits than this hasher's (e.g. MODERATE from an older Volet). */
+  needsRehash(hash: string): boolean {
+    const { opslimit, memlimit } = LIMITS[this.strength];
+    try {
+      return sodium.crypto_pwhash_str_needs_rehash(hash, opslimit, memlimit);
+    } catch {
+      return true;
+    }
   }
 
   /** Spends the same time as a real check, so an unknown username cannot be told from a wrong password. */

@@ -117,6 +117,7 @@ export function authRoutes(ctx: WebContext, setupCode: SetupCodeGate): Router {
       failLogin(req, input.username, user ? 'password' : 'unknown user');
       throw new ApiError(401, 'invalid_credentials', 'Wrong username or password.');
     }
+    if (hash && ctx.hasher.needsRehash(hash)) ctx.users.update(user.id, { passwordHash: await ctx.hasher.hash(input.password) });
     if (user.totpEnabled) {
       const ticket = randomBytes(24).toString('base64url');
       const now = Date.now();

@@ -83,35 +83,7 @@ export class BackupQueue {
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
-  ) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS backup_queue (
-        id INTEGER PRIMARY KEY,
-        target TEXT NOT NULL,
-        local_path TEXT NOT NULL,
-        remote_name TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('queued', 'uploading', 'done', 'failed')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_ms INTEGER NOT NULL,
-        last_error TEXT,
-        created_ms INTEGER NOT NULL,
-        updated_ms INTEGER NOT NULL,
-        done_ms INTEGER,
-        UNIQUE (target, remote_name)
-      );
-      CREATE INDEX IF NOT EXISTS backup_queue_due ON backup_queue (target, state, next_attempt_ms);
-      CREATE TABLE IF NOT EXISTS backup_target_health (
-        target TEXT PRIMARY KEY,
-        last_success_ms INTEGER,
-        last_error TEXT,
-        last_error_ms INTEGER,
-        consecutive_failures INTEGER NOT NULL DEFAULT 0,
-        paused_until_ms INTEGER NOT NULL DEFAULT 0
-      );
-    `);
-  }
+  ) {}
 
   /**
    * Queues a local file for one target. Re-queuing the same content under the same name is a

@@ -98,7 +98,7 @@ const storageSchema = z
       .min(1)
       .default('/dev/shm/volet')
       .describe('RAM-only directory (tmpfs) for plaintext segments before encryption.'),
-    segmentSeconds: intBetween(2, 60).default(4).describe('Length of recorded segments.'),
+    segmentSeconds: intBetween(2, 60).default(10).describe('Length of recorded segments (pre-roll and clip edges are rounded to whole segments).'),
     retention: retentionSchema,
   })
   .prefault({});

@@ -46,45 +46,6 @@ interface TargetRow {
   failures: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS notify_vapid (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  public_key TEXT NOT NULL,
-  private_key TEXT NOT NULL,
-  created INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS push_subscriptions (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  user_id INTEGER NOT NULL,
-  endpoint TEXT NOT NULL UNIQUE,
-  p256dh TEXT NOT NULL,
-  auth TEXT NOT NULL,
-  user_agent TEXT,
-  created INTEGER NOT NULL,
-  last_success INTEGER,
-  failures INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS push_subscriptions_user ON push_subscriptions (user_id);
-CREATE TABLE IF NOT EXISTS notify_rules (
-  user_id INTEGER NOT NULL,
-  camera TEXT NOT NULL,
-  rule TEXT NOT NULL,
-  updated INTEGER NOT NULL,
-  PRIMARY KEY (user_id, camera)
-);
-CREATE TABLE IF NOT EXISTS notify_targets (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  user_id INTEGER NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN ('ntfy', 'gotify')),
-  url TEXT NOT NULL,
-  token TEXT,
-  created INTEGER NOT NULL,
-  last_success INTEGER,
-  failures INTEGER NOT NULL DEFAULT 0,
-  UNIQUE (user_id, kind, url)
-);
-`;
-
 const toSubscription = (row: SubscriptionRow): SubscriptionRecord => ({
   id: row.id,
   userId: row.user_id,
@@ -158,7 +119,6 @@ export class NotifyRepository {
   private readonly stmt: ReturnType<typeof prepareStatements>;
 
   constructor(private readonly db: Db) {
-    db.exec(SCHEMA);
     this.stmt = prepareStatements(db);
   }
 

@@ -23,49 +23,6 @@ export interface ShutterRequest {
   note: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS shutter_state (
-  camera TEXT PRIMARY KEY,
-  state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
-  reason TEXT NOT NULL,
-  changed_by TEXT NOT NULL,
-  since INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS shutter_overrides (
-  camera TEXT PRIMARY KEY,
-  state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
-  reason TEXT NOT NULL CHECK (reason IN ('manual', 'startup')),
-  changed_by TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  ctx_presence TEXT NOT NULL,
-  ctx_schedule TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS shutter_requests (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  camera TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
-  requested_by TEXT NOT NULL,
-  requested_at INTEGER NOT NULL,
-  applied_at INTEGER,
-  result TEXT,
-  note TEXT
-);
-CREATE INDEX IF NOT EXISTS shutter_requests_pending ON shutter_requests (id) WHERE applied_at IS NULL;
-CREATE TABLE IF NOT EXISTS shutter_presence (
-  resident TEXT PRIMARY KEY,
-  state TEXT NOT NULL CHECK (state IN ('home', 'away')),
-  source TEXT NOT NULL,
-  at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS shutter_intrusion (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  armed INTEGER NOT NULL,
-  triggered INTEGER NOT NULL,
-  changed_by TEXT NOT NULL,
-  at INTEGER NOT NULL
-);
-`;
-
 interface RequestRow {
   id: number;
   camera: string;
@@ -90,9 +47,7 @@ const toRequest = (r: RequestRow): ShutterRequest => ({
 
 /** The privacy shutter's tables in Volet's one SQLite file, shared by the daemon and the CLI. */
 export class ShutterRepository {
-  constructor(private readonly db: Db) {
-    db.exec(SCHEMA);
-  }
+  constructor(private readonly db: Db) {}
 
   states(): Map<string, StoredShutter> {
     const rows = this.db.prepare('SELECT camera, state, reason, changed_by, since FROM shutter_state').all() as Array<{

@@ -1,7 +1,8 @@
 import { statfs } from 'node:fs/promises';
 import type { VoletConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
-import { planRetention, type RetentionPlan } from './retention.ts';
+import type { EventPadding } from './retention.ts';
+import { runRetentionPass, type RetentionReport } from './retention-pass.ts';
 import type { StorageIndex } from './storage-index.ts';
 import type { VaultStore } from './vault-store.ts';
 
@@ -9,9 +10,10 @@ export interface RetentionRunnerOptions {
   store: VaultStore;
   index: StorageIndex;
   retention: VoletConfig['storage']['retention'];
-  eventPaddingMs: { before: number; after: number };
+  eventPaddingMs: EventPadding;
   logger: Logger;
   intervalMs?: number;
+  batchSize?: number;
 }
 
 /** Free space retention keeps on a disk of this size: minFreeGb or minFreePercent, whichever is larger. */
@@ -22,52 +24,62 @@ export function retentionFloorBytes(retention: VoletConfig['storage']['retention
 /** Applies the retention policy to the storage directory now and then, and at once when the disk is full. */
 export class RetentionRunner {
   private timer?: NodeJS.Timeout;
-  private running?: Promise<RetentionPlan>;
+  private running?: Promise<RetentionReport>;
+  private stopped = false;
 
   constructor(private readonly opts: RetentionRunnerOptions) {}
 
+  /** Runs a first pass soon (in the background) and then every interval. */
   start(): void {
-    this.timer = setInterval(() => void this.runOnce().catch(() => {}), this.opts.intervalMs ?? 60_000);
+    this.stopped = false;
+    const run = () => void this.runOnce().catch((err: Error) => this.opts.logger.error({ err: err.message }, 'retention pass failed'));
+    setImmediate(run);
+    this.timer = setInterval(run, this.opts.intervalMs ?? 60_000);
     this.timer.unref();
   }
 
+  /** No new pass starts; a pass under way ends at its next step (await `idle()`). */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
+  /** Resolves once no pass is running. */
+  async idle(): Promise<void> {
+    await this.running?.catch(() => {});
+  }
+
   /** One pass; concurrent callers share the pass under way. */
-  runOnce(nowMs = Date.now()): Promise<RetentionPlan> {
+  runOnce(nowMs = Date.now()): Promise<RetentionReport> {
     this.running ??= this.pass(nowMs).finally(() => (this.running = undefined));
     return this.running;
   }
 
-  private async pass(nowMs: number): Promise<RetentionPlan> {
+  private async pass(nowMs: number): Promise<RetentionReport> {
     const { store, index, retention, logger } = this.opts;
     const fs = await statfs(store.dir);
-    const totalBytes = fs.blocks * fs.bsize;
-    const plan = planRetention(
-      index.allFiles(),
-      index.events(),
-      {
+    const report = await runRetentionPass({
+      index,
+      deleteFiles: (files) => store.removeFiles(files),
+      policy: {
         continuousDays: retention.continuousDays,
         eventDays: retention.eventDays,
-        minFreeBytes: retentionFloorBytes(retention, totalBytes),
+        minFreeBytes: retentionFloorBytes(retention, fs.blocks * fs.bsize),
         maxBytes: retention.maxSizeGb === undefined ? undefined : retention.maxSizeGb * 1e9,
         eventPaddingMs: this.opts.eventPaddingMs,
       },
-      { freeBytes: fs.bavail * fs.bsize },
+      disk: { freeBytes: fs.bavail * fs.bsize },
       nowMs,
-    );
-    for (const { file } of plan.deletions) await store.remove(file.name);
-    for (const id of plan.forgetEvents) index.removeEvent(id);
-    if (plan.deletions.length > 0) {
-      const bytes = plan.deletions.reduce((sum, d) => sum + d.file.size, 0);
-      const reasons = [...new Set(plan.deletions.map((d) => d.reason))];
-      logger.info({ files: plan.deletions.length, bytes, reasons, events: plan.forgetEvents.length }, 'retention: deleted old footage');
+      batchSize: this.opts.batchSize,
+      shouldStop: () => this.stopped,
+    });
+    if (report.deletedFiles > 0 || report.forgottenEvents > 0) {
+      const reasons = Object.entries(report.byReason).filter(([, n]) => n > 0).map(([reason]) => reason);
+      logger.info({ files: report.deletedFiles, bytes: report.deletedBytes, reasons, events: report.forgottenEvents, steps: report.steps }, 'retention: deleted old footage');
     }
-    if (plan.shortfallBytes > 0) {
-      logger.error({ shortfallBytes: plan.shortfallBytes }, 'storage full: only kept or running events are left — free space or unkeep events');
+    if (report.shortfallBytes > 0) {
+      logger.error({ shortfallBytes: report.shortfallBytes }, 'storage full: only kept or running events are left — free space or unkeep events');
     }
-    return plan;
+    return report;
   }
 }

@@ -1,3 +1,9 @@
+/**
+ * The retention policy as pure decisions over one batch of rows; `retention-pass.ts` feeds them
+ * bounded pages from the index. Continuous footage goes first, then whole events, oldest first;
+ * kept events and footage belonging to a running event are never deleted.
+ */
+
 import type { EventRow, FileRow } from './storage-index.ts';
 
 export interface RetentionPolicy {
@@ -8,104 +14,72 @@ export interface RetentionPolicy {
   /** Optional cap on the bytes Volet's files may use. */
   maxBytes?: number;
   /** Footage kept around an event: segments overlapping [start − before, end + after] belong to it. */
-  eventPaddingMs: { before: number; after: number };
+  eventPaddingMs: EventPadding;
+}
+
+export interface EventPadding {
+  before: number;
+  after: number;
 }
 
 export interface DiskState {
   freeBytes: number;
 }
 
-export interface RetentionPlan {
-  /** Files to delete, in the order to delete them, each with why. */
-  deletions: { file: FileRow; reason: 'continuous-age' | 'event-age' | 'space' }[];
-  /** Event rows to drop because all their footage goes. */
-  forgetEvents: string[];
-  /** Bytes still missing after every allowed deletion (only protected footage is left). */
-  shortfallBytes: number;
+export type DeletionReason = 'continuous-age' | 'event-age' | 'space';
+
+export const DAY_MS = 86_400_000;
+
+/** Bytes to free now: what the free-space floor or the byte cap asks for, whichever is more. */
+export function bytesToFree(policy: RetentionPolicy, disk: DiskState, usedBytes: number): number {
+  return Math.max(0, policy.minFreeBytes - disk.freeBytes, policy.maxBytes === undefined ? 0 : usedBytes - policy.maxBytes);
 }
 
-const DAY_MS = 86_400_000;
-
-interface Unit {
-  files: FileRow[];
-  bytes: number;
-  /** Time that ages the unit: end of a continuous segment, start of the youngest owning event. */
-  ageFrom: number;
-  event?: EventRow;
-}
+export type Ownership = { kind: 'continuous' } | { kind: 'protected' } | { kind: 'event'; event: EventRow };
 
 /**
- * Decides what to delete. Continuous footage goes first, then whole events, oldest first; kept
- * events and footage belonging to a running event are never deleted. Pure: rows in, plan out.
+ * Who a file belongs to. A file with an event id belongs to that event only (to nobody if the event
+ * is gone); a segment to every event of its camera whose padded span it overlaps. A kept or running
+ * owner protects it; otherwise it goes with its youngest owner. `events` may hold any other events.
  */
-export function planRetention(files: readonly FileRow[], events: readonly EventRow[], policy: RetentionPolicy, disk: DiskState, nowMs: number): RetentionPlan {
-  const { continuous, byEvent } = classify(files, events, policy, nowMs);
-  const deletions: RetentionPlan['deletions'] = [];
-  const forgetEvents: string[] = [];
-  const usedBytes = files.reduce((sum, f) => sum + f.size, 0);
-  let needBytes = Math.max(policy.minFreeBytes - disk.freeBytes, policy.maxBytes === undefined ? 0 : usedBytes - policy.maxBytes);
-
-  const remove = (unit: Unit, reason: RetentionPlan['deletions'][number]['reason']) => {
-    for (const file of unit.files) deletions.push({ file, reason });
-    if (unit.event) forgetEvents.push(unit.event.id);
-    needBytes -= unit.bytes;
-  };
-
-  const continuousByAge = [...continuous].sort((a, b) => a.ageFrom - b.ageFrom);
-  const eventsByAge = [...byEvent.values()].sort((a, b) => a.ageFrom - b.ageFrom);
-  const keptContinuous = continuousByAge.filter((u) => {
-    if (nowMs - u.ageFrom <= policy.continuousDays * DAY_MS) return true;
-    remove(u, 'continuous-age');
-    return false;
-  });
-  const keptEvents = eventsByAge.filter((u) => {
-    if (nowMs - u.ageFrom <= policy.eventDays * DAY_MS) return true;
-    remove(u, 'event-age');
-    return false;
-  });
-  for (const unit of [...keptContinuous, ...keptEvents]) {
-    if (needBytes <= 0) break;
-    if (unit.bytes === 0) continue;
-    remove(unit, 'space');
-  }
-  return { deletions, forgetEvents, shortfallBytes: Math.max(0, needBytes) };
+export function ownerOf(file: FileRow, events: readonly EventRow[], padding: EventPadding, nowMs: number): Ownership {
+  const owners = events.filter((e) => (file.eventId ? e.id === file.eventId : e.camera === file.camera && overlaps(file, e, padding, nowMs)));
+  if (owners.length === 0) return { kind: 'continuous' };
+  if (owners.some((e) => e.kept || e.endMs === null)) return { kind: 'protected' };
+  const youngest = owners.reduce((a, b) => (b.startMs > a.startMs || (b.startMs === a.startMs && b.id > a.id) ? b : a));
+  return { kind: 'event', event: youngest };
 }
 
-function classify(files: readonly FileRow[], events: readonly EventRow[], policy: RetentionPolicy, nowMs: number) {
-  const eventsByCamera = new Map<string, EventRow[]>();
-  for (const e of events) eventsByCamera.set(e.camera, [...(eventsByCamera.get(e.camera) ?? []), e]);
-  const eventsById = new Map(events.map((e) => [e.id, e]));
-  const continuous: Unit[] = [];
-  const byEvent = new Map<string, Unit>();
+/** The files of a batch that belong to no event. */
+export function continuousFiles(files: readonly FileRow[], events: readonly EventRow[], padding: EventPadding, nowMs: number): FileRow[] {
+  return files.filter((f) => ownerOf(f, events, padding, nowMs).kind === 'continuous');
+}
 
+/** The files of a batch that go when `event` goes: those whose youngest owner it is, unless protected. */
+export function filesOwnedBy(event: EventRow, files: readonly FileRow[], events: readonly EventRow[], padding: EventPadding, nowMs: number): FileRow[] {
+  return files.filter((f) => {
+    const owner = ownerOf(f, events, padding, nowMs);
+    return owner.kind === 'event' && owner.event.id === event.id;
+  });
+}
+
+/** The shortest prefix of `files` (empty files skipped) whose bytes cover `needBytes`. */
+export function filesToFree(files: readonly FileRow[], needBytes: number): FileRow[] {
+  const chosen: FileRow[] = [];
   for (const file of files) {
-    const owners = file.eventId
-      ? [eventsById.get(file.eventId)].filter((e): e is EventRow => e !== undefined)
-      : (eventsByCamera.get(file.camera) ?? []).filter((e) => overlaps(file, e, policy, nowMs));
-    if (owners.some((e) => e.kept || e.endMs === null)) {
-      continue;
-    }
-    if (owners.length === 0) {
-      continuous.push({ files: [file], bytes: file.size, ageFrom: file.endMs });
-      continue;
-    }
-    const youngest = owners.reduce((a, b) => (b.startMs > a.startMs ? b : a));
-    const unit = byEvent.get(youngest.id) ?? { files: [], bytes: 0, ageFrom: youngest.startMs, event: youngest };
-    unit.files.push(file);
-    unit.bytes += file.size;
-    byEvent.set(youngest.id, unit);
+    if (needBytes <= 0) break;
+    if (file.size === 0) continue;
+    chosen.push(file);
+    needBytes -= file.size;
   }
-  // Events whose files are all gone still age out of the index.
-  for (const e of events) {
-    if (!e.kept && e.endMs !== null && !byEvent.has(e.id) && !files.some((f) => f.eventId === e.id)) {
-      byEvent.set(e.id, { files: [], bytes: 0, ageFrom: e.startMs, event: e });
-    }
-  }
-  return { continuous, byEvent };
+  return chosen;
 }
 
-function overlaps(file: FileRow, event: EventRow, policy: RetentionPolicy, nowMs: number): boolean {
-  const from = event.startMs - policy.eventPaddingMs.before;
-  const to = (event.endMs ?? nowMs) + policy.eventPaddingMs.after;
-  return file.endMs >= from && file.startMs <= to;
+/** Continuous files ending before this are older than their retention. */
+export const continuousCutoffMs = (policy: RetentionPolicy, nowMs: number): number => nowMs - policy.continuousDays * DAY_MS;
+/** Events starting before this are older than their retention. */
+export const eventCutoffMs = (policy: RetentionPolicy, nowMs: number): number => nowMs - policy.eventDays * DAY_MS;
+
+function overlaps(file: FileRow, event: EventRow, padding: EventPadding, nowMs: number): boolean {
+  return file.endMs >= event.startMs - padding.before && file.startMs <= (event.endMs ?? nowMs) + padding.after;
 }

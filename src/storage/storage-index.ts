@@ -24,41 +24,30 @@ export interface EventRow {
  * boxes live in sealed metadata files, never here.
  */
 export class StorageIndex {
-  constructor(private readonly db: Db) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS files (
-        name TEXT PRIMARY KEY,
-        camera TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('segment', 'snapshot', 'metadata')),
-        start_ms INTEGER NOT NULL,
-        end_ms INTEGER NOT NULL,
-        size INTEGER NOT NULL,
-        event_id TEXT
-      );
-      CREATE INDEX IF NOT EXISTS files_by_time ON files (camera, start_ms);
-      CREATE INDEX IF NOT EXISTS files_by_event ON files (event_id);
-      CREATE TABLE IF NOT EXISTS events (
-        id TEXT PRIMARY KEY,
-        camera TEXT NOT NULL,
-        start_ms INTEGER NOT NULL,
-        end_ms INTEGER,
-        kept INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE INDEX IF NOT EXISTS events_by_time ON events (camera, start_ms);
-    `);
-  }
+  constructor(private readonly db: Db) {}
 
+  /** Adds or replaces a row (an UPDATE on conflict, so the usage triggers see the old size go). */
   addFile(file: FileRow): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO files (name, camera, kind, start_ms, end_ms, size, event_id)
-         VALUES (@name, @camera, @kind, @startMs, @endMs, @size, @eventId)`,
+        `INSERT INTO files (name, camera, kind, start_ms, end_ms, size, event_id)
+         VALUES (@name, @camera, @kind, @startMs, @endMs, @size, @eventId)
+         ON CONFLICT (name) DO UPDATE SET camera = excluded.camera, kind = excluded.kind, start_ms = excluded.start_ms,
+           end_ms = excluded.end_ms, size = excluded.size, event_id = excluded.event_id`,
       )
       .run(file);
   }
 
   removeFile(name: string): void {
     this.db.prepare('DELETE FROM files WHERE name = ?').run(name);
+  }
+
+  /** Drops many rows in one transaction. */
+  removeFiles(names: readonly string[]): void {
+    const remove = this.db.prepare('DELETE FROM files WHERE name = ?');
+    this.db.transaction(() => {
+      for (const name of names) remove.run(name);
+    })();
   }
 
   file(name: string): FileRow | undefined {
@@ -121,20 +110,154 @@ export class StorageIndex {
     this.db.prepare('DELETE FROM events WHERE id = ?').run(id);
   }
 
+  /** Totals kept by triggers on files: O(cameras), never a scan of the files table. */
   usage(): { files: number; bytes: number } {
-    const row = this.db.prepare('SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes FROM files').get() as { files: number; bytes: number };
-    return row;
+    return this.db.prepare('SELECT COALESCE(SUM(files), 0) AS files, COALESCE(SUM(bytes), 0) AS bytes FROM camera_usage').get() as { files: number; bytes: number };
   }
 
   bytesPerCamera(): Record<string, number> {
-    const rows = this.db.prepare('SELECT camera, SUM(size) AS bytes FROM files GROUP BY camera').all() as { camera: string; bytes: number }[];
+    const rows = this.db.prepare('SELECT camera, bytes FROM camera_usage WHERE files > 0 ORDER BY camera').all() as { camera: string; bytes: number }[];
     return Object.fromEntries(rows.map((r) => [r.camera, r.bytes]));
+  }
+
+  /** Cameras that have at least one indexed file. */
+  cameras(): string[] {
+    return (this.db.prepare('SELECT camera FROM camera_usage WHERE files > 0 ORDER BY camera').all() as { camera: string }[]).map((r) => r.camera);
+  }
+
+  // ── Batched retention: every query reads a bounded page through an index. ──
+
+  /** Files oldest first by end time, after a keyset cursor, optionally only those ending before `endBefore`. */
+  filesByAge(page: { after?: FileCursor; endBefore?: number; limit: number }): FileRow[] {
+    return this.db
+      .prepare(
+        `SELECT ${FILE_COLUMNS} FROM files
+         WHERE (end_ms, name) > (@endMs, @name) AND end_ms < @endBefore
+         ORDER BY end_ms, name LIMIT @limit`,
+      )
+      .all({ endMs: page.after?.endMs ?? -1, name: page.after?.name ?? '', endBefore: page.endBefore ?? Number.MAX_SAFE_INTEGER, limit: page.limit }) as FileRow[];
+  }
+
+  /** Finished, unkept events oldest first, after a keyset cursor, optionally only those starting before `startBefore`. */
+  deletableEventsByAge(page: { after?: EventCursor; startBefore?: number; limit: number }): EventRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT ${EVENT_COLUMNS} FROM events
+         WHERE (start_ms, id) > (@startMs, @id) AND start_ms < @startBefore AND kept = 0 AND end_ms IS NOT NULL
+         ORDER BY start_ms, id LIMIT @limit`,
+      )
+      .all({ startMs: page.after?.startMs ?? -1, id: page.after?.id ?? '', startBefore: page.startBefore ?? Number.MAX_SAFE_INTEGER, limit: page.limit }) as RawEvent[];
+    return rows.map(toEvent);
+  }
+
+  /**
+   * Events of a camera that may overlap [fromMs, toMs] once widened by `longestMs` (the longest
+   * finished event), plus its running events that started by `toMs`. A superset: callers check overlap.
+   */
+  eventsNear(camera: string, fromMs: number, toMs: number, longestMs: number): EventRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE camera = @camera AND start_ms BETWEEN @lowest AND @to
+         UNION
+         SELECT ${EVENT_COLUMNS} FROM events WHERE camera = @camera AND end_ms IS NULL AND start_ms <= @to`,
+      )
+      .all({ camera, lowest: fromMs - longestMs, to: toMs }) as RawEvent[];
+    return rows.map(toEvent);
+  }
+
+  eventsById(ids: readonly string[]): EventRow[] {
+    if (ids.length === 0) return [];
+    const rows = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as RawEvent[];
+    return rows.map(toEvent);
+  }
+
+  /** Longest finished event, in ms (0 without any): bounds how far back an overlapping event can start. */
+  longestEventMs(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(end_ms - start_ms), 0) AS ms FROM events').get() as { ms: number }).ms;
+  }
+
+  /** Longest file, in ms: bounds how far back a file overlapping a time can start. */
+  longestFileMs(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(end_ms - start_ms), 0) AS ms FROM files').get() as { ms: number }).ms;
+  }
+
+  /**
+   * A page of the files that can belong to an event: its own (by id) and the camera's segments
+   * overlapping [fromMs, toMs] (the event widened by padding), ordered by start, after a cursor.
+   */
+  filesNearEvent(event: EventRow, fromMs: number, toMs: number, longestFileMs: number, page: { after?: { startMs: number; name: string }; limit: number }): FileRow[] {
+    return this.db
+      .prepare(
+        `SELECT * FROM (
+           SELECT ${FILE_COLUMNS} FROM files WHERE event_id = @id AND (start_ms, name) > (@startMs, @name)
+           UNION ALL
+           SELECT ${FILE_COLUMNS} FROM files
+           WHERE camera = @camera AND start_ms BETWEEN @lowest AND @to AND end_ms >= @from AND event_id IS NULL
+             AND (start_ms, name) > (@startMs, @name)
+         ) ORDER BY startMs, name LIMIT @limit`,
+      )
+      .all({
+        id: event.id,
+        camera: event.camera,
+        lowest: fromMs - longestFileMs,
+        from: fromMs,
+        to: toMs,
+        startMs: page.after?.startMs ?? -1,
+        name: page.after?.name ?? '',
+        limit: page.limit,
+      }) as FileRow[];
+  }
+
+  // ── Start-up and crash reconciliation. ──
+
+  /** Names of a camera's files starting in [fromMs, toMs), by start then name, after a cursor. */
+  filesStartingBetween(camera: string, fromMs: number, toMs: number, page: { after?: { startMs: number; name: string }; limit: number }): FileRow[] {
+    return this.db
+      .prepare(
+        `SELECT ${FILE_COLUMNS} FROM files
+         WHERE camera = @camera AND start_ms >= @from AND start_ms < @to AND (start_ms, name) > (@startMs, @name)
+         ORDER BY start_ms, name LIMIT @limit`,
+      )
+      .all({ camera, from: fromMs, to: toMs, startMs: page.after?.startMs ?? -1, name: page.after?.name ?? '', limit: page.limit }) as FileRow[];
+  }
+
+  /** Start of a camera's oldest and newest indexed files (two index lookups). */
+  startSpan(camera: string): { oldestMs: number; newestMs: number } | undefined {
+    const oldest = this.db.prepare('SELECT MIN(start_ms) AS ms FROM files WHERE camera = ?').get(camera) as { ms: number | null };
+    const newest = this.db.prepare('SELECT MAX(start_ms) AS ms FROM files WHERE camera = ?').get(camera) as { ms: number | null };
+    return oldest.ms === null || newest.ms === null ? undefined : { oldestMs: oldest.ms, newestMs: newest.ms };
+  }
+
+  /**
+   * Reads and clears the clean-shutdown marker. The clear is synced (synchronous=FULL) before
+   * anything is recorded: a power cut must not bring the marker back while files written after it
+   * exist, or the next start would trust an index that misses them.
+   */
+  takeCleanShutdown(): boolean {
+    const row = this.db.prepare('SELECT clean_shutdown_ms AS ms FROM storage_state WHERE id = 1').get() as { ms: number | null } | undefined;
+    const clean = row?.ms !== undefined && row.ms !== null;
+    const previous = this.db.pragma('synchronous', { simple: true }) as number;
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.db.prepare('INSERT INTO storage_state (id, clean_shutdown_ms) VALUES (1, NULL) ON CONFLICT (id) DO UPDATE SET clean_shutdown_ms = NULL').run();
+    } finally {
+      this.db.pragma(`synchronous = ${previous}`);
+    }
+    return clean;
+  }
+
+  /** Records that the index matches the directory: the next start need not look at the tree. */
+  markCleanShutdown(nowMs = Date.now()): void {
+    this.db.prepare('INSERT INTO storage_state (id, clean_shutdown_ms) VALUES (1, @now) ON CONFLICT (id) DO UPDATE SET clean_shutdown_ms = @now').run({ now: nowMs });
   }
 
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
 }
+
+export type FileCursor = Pick<FileRow, 'endMs' | 'name'>;
+export type EventCursor = Pick<EventRow, 'startMs' | 'id'>;
 
 const FILE_COLUMNS = 'name, camera, kind, start_ms AS startMs, end_ms AS endMs, size, event_id AS eventId';
 const EVENT_COLUMNS = 'id, camera, start_ms AS startMs, end_ms AS endMs, kept';

@@ -52,6 +52,28 @@ export class VaultStore {
     this.opts.index.removeFile(name);
   }
 
+  /**
+   * Deletes many files, then their rows in one transaction; returns the rows that are gone. A file
+   * that cannot be deleted keeps its row and is logged (the next pass tries again).
+   */
+  async removeFiles(files: readonly FileRow[]): Promise<FileRow[]> {
+    const results = await Promise.all(
+      files.map((file) =>
+        unlink(this.pathOf(file.name)).then(
+          () => true,
+          (err: NodeJS.ErrnoException) => {
+            if (err.code === 'ENOENT') return true;
+            this.opts.logger.error({ file: file.name, err: err.message }, 'could not delete vault file');
+            return false;
+          },
+        ),
+      ),
+    );
+    const gone = files.filter((_, i) => results[i]);
+    this.opts.index.removeFiles(gone.map((f) => f.name));
+    return gone;
+  }
+
   private async write(file: StoredFileName, encrypt: (dest: string) => Promise<{ encryptedBytes: number }>): Promise<FileRow | undefined> {
     const name = vaultFileName(file);
     const dest = this.pathOf(name);

@@ -39,20 +39,7 @@ type AuditRow = Omit<AuditEntry, 'detail'> & { detail: string | null };
 
 /** Who did what, when, from where. Never holds a secret: callers pass names and outcomes only. */
 export class AuditLog {
-  constructor(private readonly db: Db) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS web_audit (
-        id INTEGER PRIMARY KEY,
-        at INTEGER NOT NULL,
-        action TEXT NOT NULL,
-        actor TEXT,
-        ip TEXT,
-        target TEXT,
-        detail TEXT
-      );
-      CREATE INDEX IF NOT EXISTS web_audit_at ON web_audit(at);
-    `);
-  }
+  constructor(private readonly db: Db) {}
 
   record(action: AuditAction, who: { actor?: string | null; ip?: string | null }, target?: string | null, detail?: Record<string, unknown>): void {
     this.db

@@ -46,7 +46,7 @@ test('a new storage directory, its index (with -wal and -shm), vault key and web
   const files = secretFiles(storage.dir);
   for (const path of Object.keys(files)) assert.ok(existsSync(path), `${path} exists`);
   assert.deepEqual(Object.fromEntries(Object.keys(files).map((p) => [p, modeOf(p)])), files);
-  storage.close();
+  await storage.close();
   assert.deepEqual(
     t.logLines.filter((l) => String(l.msg).includes('mode tightened')),
     [],
@@ -65,9 +65,9 @@ test('files and the directory left with loose modes are tightened when storage o
   for (const path of Object.keys(files)) chmodSync(path, path === first.dir ? 0o755 : 0o644);
 
   const second = await openLikeVolet(t);
-  ctx.after(() => {
-    second.close();
-    first.close();
+  ctx.after(async () => {
+    await second.close();
+    await first.close();
   });
   assert.ok(second.vault, 'the vault opened');
   assert.deepEqual(Object.fromEntries(Object.keys(files).map((p) => [p, modeOf(p)])), files);

@@ -40,13 +40,18 @@ test('with a tiny byte budget, the oldest continuous footage goes first and even
       eventPaddingMs: { before: 0, after: 0 },
       logger: silent,
     });
-    const plan = await runner.runOnce();
+    const before = index.allFiles();
+    const report = await runner.runOnce();
 
     const left = index.allFiles().filter((f) => f.kind === 'segment').map((f) => f.name);
     assert.ok(left.includes(names[1]), 'the event segment survives');
     assert.ok(!left.includes(names[0]), 'the oldest continuous segment is gone');
     assert.deepEqual(left, [names[1], ...names.slice(names.length - (left.length - 1))], 'the newest continuous footage is kept');
-    for (const { file } of plan.deletions) assert.equal(existsSync(join(dir, file.name)), false, `${file.name} deleted from disk`);
+    const deleted = before.filter((f) => !index.file(f.name));
+    assert.equal(report.deletedFiles, deleted.length);
+    assert.ok(deleted.length > 0);
+    for (const file of deleted) assert.equal(existsSync(join(dir, file.name)), false, `${file.name} deleted from disk`);
+    for (const file of index.allFiles()) assert.equal(existsSync(join(dir, file.name)), true, `${file.name} still on disk`);
     assert.ok(index.usage().bytes <= sizeOfOne * 6.5);
     assert.ok(index.event('e1'), 'the event is still indexed');
   } finally {

@@ -50,18 +50,6 @@ export class SessionRepository extends EventEmitter<{ revoked: [string[]] }> {
     private readonly now: () => number = Date.now,
   ) {
     super();
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS web_sessions (
-        id_hash TEXT PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
-        csrf_token TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        last_seen INTEGER NOT NULL,
-        ip TEXT NOT NULL,
-        user_agent TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions(user_id);
-    `);
   }
 
   /** Returns the cookie value (32 random bytes, base64url); only its hash is stored. */

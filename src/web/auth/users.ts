@@ -75,27 +75,7 @@ const normaliseRecoveryCode = (code: string) => code.toLowerCase().replace(/[^a-
 const hashRecoveryCode = (code: string) => createHash('sha256').update(normaliseRecoveryCode(code)).digest('hex');
 
 export class UserRepository {
-  constructor(private readonly db: Db) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS web_users (
-        id INTEGER PRIMARY KEY,
-        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        password_hash TEXT NOT NULL,
-        admin INTEGER NOT NULL DEFAULT 0,
-        grants TEXT NOT NULL DEFAULT '{}',
-        totp_secret TEXT,
-        totp_pending TEXT,
-        totp_last_step INTEGER NOT NULL DEFAULT 0,
-        created_at INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS web_recovery_codes (
-        user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
-        code_hash TEXT NOT NULL,
-        used_at INTEGER,
-        PRIMARY KEY (user_id, code_hash)
-      );
-    `);
-  }
+  constructor(private readonly db: Db) {}
 
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM web_users').get() as { n: number }).n;

@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { openStorage } from '../../src/app/storage.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { openDatabase } from '../../src/storage/database.ts';
+import { vaultFileName } from '../../src/storage/file-names.ts';
+import { reconcileStorage } from '../../src/storage/recovery.ts';
+import { StorageIndex, type FileRow } from '../../src/storage/storage-index.ts';
+import { VaultStore } from '../../src/storage/vault-store.ts';
+import { initTestVault, tempVoletConfig } from '../support/volet-fixture.ts';
+
+const silent = createLogger('error', new Writable({ write: (_c, _e, done) => done() }));
+const DAY = 86_400_000;
+
+/** What a crash can leave in today's directory: a temp file, a vault file without its row, a row without its file. */
+function leaveCrashDebris(storageDir: string, index: StorageIndex, stored: FileRow, nowMs: number) {
+  const lost = vaultFileName({ camera: 'porch', kind: 'segment', startMs: nowMs - 60_000, endMs: nowMs - 56_000 });
+  copyFileSync(join(storageDir, stored.name), join(storageDir, lost));
+  const tmp = `${vaultFileName({ camera: 'porch', kind: 'segment', startMs: nowMs - 50_000, endMs: nowMs - 46_000 })}.tmp`;
+  writeFileSync(join(storageDir, tmp), 'half a file');
+  const stale = vaultFileName({ camera: 'porch', kind: 'segment', startMs: nowMs - 40_000, endMs: nowMs - 36_000 });
+  index.addFile({ ...stored, name: stale, startMs: nowMs - 40_000, endMs: nowMs - 36_000 });
+  return { lost, tmp, stale };
+}
+
+test('after a clean shutdown the directory is not read; after a crash it is reconciled in the background while files are stored', async () => {
+  const t = tempVoletConfig('');
+  try {
+    await initTestVault(t.storageDir);
+    const now = Date.now();
+    let storage = await openStorage(t.config, silent);
+    await storage.reconciliation;
+    const stored = (await storage.store!.storeBuffer(Buffer.alloc(1000, 1), { camera: 'porch', kind: 'segment', startMs: now - 70_000, endMs: now - 66_000 }))!;
+    const debris = leaveCrashDebris(t.storageDir, storage.index, stored, now);
+    await storage.close();
+
+    storage = await openStorage(t.config, silent);
+    assert.equal(storage.reconciliation, undefined, 'a clean start does not reconcile');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(existsSync(join(t.storageDir, debris.tmp)), 'the temp file was not seen');
+    assert.equal(storage.index.file(debris.lost), undefined, 'the unindexed file was not seen');
+    assert.ok(storage.index.file(debris.stale), 'the stale row was not checked');
+    // A crash: the process ends without close(), the marker cleared at open stays cleared.
+    storage.retention?.stop();
+    await storage.retention?.idle();
+    storage.db.close();
+
+    storage = await openStorage(t.config, silent);
+    assert.ok(storage.reconciliation, 'an unclean start reconciles');
+    let settled = false;
+    void storage.reconciliation.then(() => (settled = true));
+    assert.equal(settled, false, 'openStorage returned before the reconciliation ended');
+    const during = await storage.store!.storeBuffer(Buffer.alloc(1000, 2), { camera: 'porch', kind: 'segment', startMs: Date.now(), endMs: Date.now() + 4000 });
+    const report = await storage.reconciliation;
+    assert.deepEqual(report.tempRemoved, [debris.tmp]);
+    assert.deepEqual(report.reindexed, [debris.lost]);
+    assert.deepEqual(report.droppedRows, [debris.stale]);
+    assert.equal(existsSync(join(t.storageDir, debris.tmp)), false);
+    assert.equal(storage.index.file(debris.lost)?.size, stored.size);
+    assert.ok(storage.index.file(during!.name), 'a file stored during reconciliation is kept');
+    await storage.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('crash reconciliation reads the newest days until one matches and the oldest day, not the days between', async () => {
+  const t = tempVoletConfig('');
+  try {
+    const vault = await initTestVault(t.storageDir);
+    const db = openDatabase(join(t.storageDir, 'volet.db'));
+    const index = new StorageIndex(db);
+    const store = new VaultStore({ dir: t.storageDir, index, publicKey: vault.publicKey, logger: silent });
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const rows: FileRow[] = [];
+    for (let d = 9; d >= 0; d--) rows.push((await store.storeBuffer(Buffer.from('x'), { camera: 'porch', kind: 'segment', startMs: today - d * DAY + 1000, endMs: today - d * DAY + 5000 }))!);
+    // The two newest days each lost a row; a temp file sits in a middle day, which a crash cannot have left.
+    index.removeFile(rows[9].name);
+    index.removeFile(rows[8].name);
+    const middleTmp = `${vaultFileName({ camera: 'porch', kind: 'segment', startMs: today - 5 * DAY, endMs: today - 5 * DAY + 4000 })}.tmp`;
+    mkdirSync(join(t.storageDir, 'porch', new Date(today - 5 * DAY).toISOString().slice(0, 10)), { recursive: true });
+    writeFileSync(join(t.storageDir, middleTmp), '');
+
+    const read: string[] = [];
+    const report = await reconcileStorage(t.storageDir, index, {
+      scope: 'crash',
+      readdir: async (path) => (read.push(path.slice(t.storageDir.length + 1)), (await import('node:fs/promises')).readdir(path)),
+    });
+    assert.deepEqual(report.reindexed.sort(), [rows[8].name, rows[9].name].sort());
+    const days = read.filter((p) => p.split('/').length === 2).map((p) => p.split('/')[1]);
+    const dayOf = (d: number) => new Date(today - d * DAY).toISOString().slice(0, 10);
+    assert.deepEqual(days, [dayOf(0), dayOf(1), dayOf(2), dayOf(9)], 'three newest (until one matched) and the oldest');
+    assert.ok(existsSync(join(t.storageDir, middleTmp)), 'the middle days are not read');
+
+    const all = await reconcileStorage(t.storageDir, index, { scope: 'all' });
+    assert.deepEqual(all.tempRemoved, [middleTmp], 'the full reconciliation (restore) reads every day');
+    db.close();
+  } finally {
+    t.cleanup();
+  }
+});

@@ -11,12 +11,17 @@ RUN apt-get update \
 COPY package.json package-lock.json .npmrc ./
 # onnxruntime-node's install script would download CUDA libraries; the CPU build ships in the package.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-RUN npm ci --omit=dev && npm cache clean --force
-COPY tsconfig.json volet.example.yml ./
+# Dependencies in their own layer (native ones built by npm rebuild); the project's prepare script,
+# the build, needs src/ and runs below.
+RUN npm ci --ignore-scripts && npm rebuild && npm cache clean --force
+COPY volet.example.yml ./
 COPY bin ./bin
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 COPY web ./web
 COPY models ./models
+# The image runs the compiled dist/ only: the sources and the build tools (devDependencies) stay here.
+RUN npm run build && npm prune --omit=dev && npm cache clean --force && rm -rf src scripts
 # The detector model is downloaded once at build time and checked against models/manifest.json.
 RUN node bin/volet.js models fetch yolox_nano
 

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfigFile } from '../config/load.ts';
 import type { VoletConfig } from '../config/schema.ts';
 
-/** Loads the config named by the global --config option; prints the problems and exits non-zero when invalid. */
-export function loadConfigOrExit(command: Command): VoletConfig {
+/**
+ * Loads the config named by the global --config option; prints the problems and exits non-zero when invalid.
+ * The schema is imported here, not at the top: `volet --help` does not load it.
+ */
+export async function loadConfigOrExit(command: Command): Promise<VoletConfig> {
+  const { ConfigError, loadConfigFile } = await import('../config/load.ts');
   const path = command.optsWithGlobals<{ config: string }>().config;
   try {
     return loadConfigFile(path, process.env, { mustExist: command.getOptionValueSourceWithGlobals('config') === 'cli' });

@@ -24,6 +24,9 @@ test("the start command (npm start) runs the demo: viewer healthy, encrypted foo
   const storage = join(dir, 'storage');
   const config = join(dir, 'volet.yml');
   writeFileSync(config, `storage: { path: ${storage}, cachePath: ${cache}, segmentSeconds: 2 }\nweb: { host: 127.0.0.1, port: 0 }\n`);
+  // `npm start` runs the compiled dist/: build it from the sources under test, as `npm ci` does.
+  const build = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8' });
+  assert.equal(build.status, 0, `npm run build: ${build.stderr}`);
   // `npm start` re-raises a signal it forwards, so its own exit status is never 0 after SIGTERM:
   // run the script behind it, exactly as package.json defines it.
   const startScript = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;

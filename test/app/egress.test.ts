@@ -106,7 +106,7 @@ test('volet run without its model stops at once, says which command fetches it, 
         `storage: { path: ${join(workdir, 'storage')}, cachePath: ${cache} }\nweb: { host: 127.0.0.1, port: 0 }\n`,
     );
     const trace = join(workdir, 'volet.strace');
-    const voletRun = ['strace', ...STRACE_CONTACT_ARGS, '-o', trace, process.execPath, 'bin/volet.js', 'run', '-c', config];
+    const voletRun = ['strace', ...STRACE_CONTACT_ARGS, '-o', trace, process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'run', '-c', config];
     const env = { ...userEnvironment(join(workdir, 'home')), VOLET_MODELS_DIR: models };
     const started = Date.now();
     const run = await runIsolated(voletRun, { workdir, timeoutMs: 45_000, env });

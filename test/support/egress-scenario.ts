@@ -7,7 +7,7 @@
  * Each peer Volet may talk to gets its own loopback address, so destinations can be told apart by
  * host: the RTSP camera playing a person, a Web Push service with one subscribed user whose rule
  * asks for people, and an FTP backup target. A DNS server that resolves nothing records every name
- * asked. `volet run` runs as users run it (bin/volet.js, a volet.yml), under strace, until the
+ * asked. `volet run` runs as users run it (the CLI, a volet.yml), under strace, until the
  * person became an event, a push and a backup, and for at least MIN_UPTIME_MS. What happened is
  * written to <workdir>/result.json as an {@link EgressScenarioResult}; the trace to <workdir>/volet.strace.
  */
@@ -119,7 +119,7 @@ async function run(workdir: string): Promise<EgressScenarioResult> {
       db.close();
     }
 
-    const volet = spawn('strace', [...STRACE_CONTACT_ARGS, '-o', join(workdir, 'volet.strace'), process.execPath, 'bin/volet.js', 'run', '-c', config], {
+    const volet = spawn('strace', [...STRACE_CONTACT_ARGS, '-o', join(workdir, 'volet.strace'), process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'run', '-c', config], {
       cwd: repoRoot,
       env: userEnvironment(home),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,7 +17,7 @@ const LOCKOUT_MS = 1500;
 function setupCodeCli(server: TestServer): { status: number | null; stdout: string; stderr: string } {
   const config = join(server.dir, 'cli.yml');
   writeFileSync(config, `storage: { path: ${server.dir} }\n`);
-  const run = spawnSync(process.execPath, ['bin/volet.js', '--config', config, 'setup-code'], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--config', config, 'setup-code'], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

@@ -1,15 +1,7 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { BackupService } from '../../app/backup.ts';
-import { restoreFromTarget } from '../../app/restore.ts';
-import { createTarget } from '../../backup/create-target.ts';
-import { createPkcePair, dropboxAuthorizeUrl, exchangeDropboxCode } from '../../backup/dropbox-auth.ts';
 import { createInterface } from 'node:readline';
-import { configSecretValues } from '../../config/mask.ts';
-import { createLogger } from '../../log/logger.ts';
-import { openDatabase } from '../../storage/database.ts';
-import { StorageIndex } from '../../storage/storage-index.ts';
-import { Vault } from '../../vault/vault.ts';
+import type { BackupService } from '../../app/backup.ts';
 import { loadConfigOrExit } from '../config-option.ts';
 import { readPassphrase } from '../passphrase.ts';
 import { progressBar } from '../progress.ts';
@@ -24,7 +16,7 @@ export function registerBackupCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }, command: Command) =>
       runOrExit(async () => {
-        const service = await backupService(loadConfigOrExit(command));
+        const service = await backupService(await loadConfigOrExit(command));
         try {
           const status = service.status();
           if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
@@ -45,7 +37,7 @@ export function registerBackupCommands(program: Command): void {
     .description('Upload everything queued now (also exports the index) and wait until done')
     .action((_opts: unknown, command: Command) =>
       runOrExit(async () => {
-        const service = await backupService(loadConfigOrExit(command));
+        const service = await backupService(await loadConfigOrExit(command));
         service.runner.start();
         try {
           await service.shipKeyAndIndex();
@@ -65,6 +57,7 @@ export function registerBackupCommands(program: Command): void {
     .option('--authorize-url <url>', 'Dropbox authorisation page (tests)')
     .action((opts: { appKey: string; apiBaseUrl?: string; authorizeUrl?: string }) =>
       runOrExit(async () => {
+        const { createPkcePair, dropboxAuthorizeUrl, exchangeDropboxCode } = await import('../../backup/dropbox-auth.ts');
         const { codeVerifier, codeChallenge } = createPkcePair();
         const url = dropboxAuthorizeUrl(opts.appKey, codeChallenge, undefined, { authorizeUrl: opts.authorizeUrl });
         process.stderr.write(`1. Open this address, sign in to Dropbox and allow access:\n\n   ${url}\n\n2. Paste the code Dropbox shows: `);
@@ -83,9 +76,11 @@ export function registerBackupCommands(program: Command): void {
     .option('--passphrase-file <file>', 'read the passphrase from the first line of this file')
     .action((opts: { from: string; to: string; passphraseFile?: string }, command: Command) =>
       runOrExit(async () => {
-        const config = loadConfigOrExit(command);
+        const config = await loadConfigOrExit(command);
         const targetConfig = config.backup.targets[opts.from];
         if (!targetConfig) throw new Error(`no backup target "${opts.from}" in the config (known: ${Object.keys(config.backup.targets).join(', ') || 'none'})`);
+        const { createTarget } = await import('../../backup/create-target.ts');
+        const { restoreFromTarget } = await import('../../app/restore.ts');
         const target = createTarget(opts.from, targetConfig);
         try {
           const passphrase = await readPassphrase({ file: opts.passphraseFile, prompt: 'Vault passphrase: ' });
@@ -100,8 +95,16 @@ export function registerBackupCommands(program: Command): void {
     );
 }
 
+/** Imports what it needs when a command runs, not for `volet --help`. */
 async function backupService(config: VoletConfig): Promise<BackupService> {
   if (Object.keys(config.backup.targets).length === 0) throw new Error('no backup target configured (backup.targets in volet.yml)');
+  const { BackupService } = await import('../../app/backup.ts');
+  const { BackupQueue } = await import('../../backup/queue.ts');
+  const { configSecretValues } = await import('../../config/mask.ts');
+  const { createLogger } = await import('../../log/logger.ts');
+  const { openDatabase } = await import('../../storage/database.ts');
+  const { StorageIndex } = await import('../../storage/storage-index.ts');
+  const { Vault } = await import('../../vault/vault.ts');
   const dir = resolve(config.storage.path);
   const db = openDatabase(join(dir, 'volet.db'));
   const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level, process.stderr, { secrets: configSecretValues(config) });
@@ -112,7 +115,7 @@ async function backupService(config: VoletConfig): Promise<BackupService> {
     index: new StorageIndex(db),
     vault: () => vault,
     padding: () => ({ before: 0, after: 0 }),
-    db,
+    queue: new BackupQueue(db),
     logger,
   });
 }

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
 import { loadConfigOrExit } from '../config-option.ts';
-import { maskConfig } from '../../config/mask.ts';
-import { renderConfigDocs } from '../../config/docs.ts';
 
 export function registerConfigCommand(program: Command): void {
   const config = program.command('config').description('Inspect the configuration file');
@@ -10,16 +7,20 @@ export function registerConfigCommand(program: Command): void {
     .command('check')
     .description('Validate the configuration; print each problem with its field path, exit non-zero when invalid')
     .option('--print', 'also print the effective configuration with defaults (every secret field masked)')
-    .action((opts: { print?: boolean }, command: Command) => {
-      const cfg = loadConfigOrExit(command);
+    .action(async (opts: { print?: boolean }, command: Command) => {
+      const cfg = await loadConfigOrExit(command);
       const cameras = Object.keys(cfg.cameras);
       process.stdout.write(`Config OK: ${cameras.length} camera(s)${cameras.length ? ` (${cameras.join(', ')})` : ''}\n`);
-      if (opts.print) process.stdout.write(stringify(maskConfig(cfg)));
+      if (!opts.print) return;
+      const { stringify } = await import('yaml');
+      const { maskConfig } = await import('../../config/mask.ts');
+      process.stdout.write(stringify(maskConfig(cfg)));
     });
   config
     .command('docs')
     .description('Print the configuration reference (Markdown) generated from the schema')
-    .action(() => {
+    .action(async () => {
+      const { renderConfigDocs } = await import('../../config/docs.ts');
       process.stdout.write(renderConfigDocs());
     });
 }

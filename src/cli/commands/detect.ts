@@ -1,8 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_LABELS } from '../../config/schema.ts';
-import { createDetector, type Detection } from '../../detect/detector.ts';
-import { defaultModelsDir, resolveModelPath } from '../../detect/models.ts';
+import type { Detection } from '../../detect/detector.ts';
 
 /** `volet detect <image...>`: runs the object detector on image files. */
 
@@ -33,6 +31,9 @@ export function registerDetectCommand(program: Command): Command {
         writeErr!(`volet detect: ${message}\n`);
         process.exitCode = 1;
       };
+      const { DEFAULT_LABELS } = await import('../../config/schema.ts');
+      const { createDetector } = await import('../../detect/detector.ts');
+      const { defaultModelsDir, resolveModelPath } = await import('../../detect/models.ts');
       let detector;
       try {
         detector = await createDetector({

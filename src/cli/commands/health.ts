@@ -31,7 +31,7 @@ export function registerHealthCommand(program: Command): void {
     .description('Ask the running Volet (web.host, web.port, web.https from the config) whether it is up: exit 0 when up, 1 when degraded or unreachable')
     .option('--timeout <ms>', 'give up after this long', '4000')
     .action(async (opts: { timeout: string }, command: Command) => {
-      const config = loadConfigOrExit(command);
+      const config = await loadConfigOrExit(command);
       const url = healthzUrl(config.web);
       const result = await probe(url, Number(opts.timeout) || 4000);
       if ('error' in result) {

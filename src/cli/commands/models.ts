@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { defaultModelsDir, fetchModel, modelEntry, modelManifest, modelStatus } from '../../detect/models.ts';
 
 /** `volet models list|fetch`: the model files of models/manifest.json in the models folder. */
 
@@ -13,6 +12,7 @@ export function registerModelsCommand(program: Command): Command {
     .description('Show each model of the manifest and whether its file is present with the right sha256')
     .action(async (_flags: unknown, command: Command) => {
       const { writeOut } = command.configureOutput();
+      const { defaultModelsDir, modelManifest, modelStatus } = await import('../../detect/models.ts');
       const dir = defaultModelsDir();
       writeOut!(`models folder: ${dir}\n`);
       for (const entry of modelManifest()) {
@@ -29,6 +29,7 @@ export function registerModelsCommand(program: Command): Command {
     .argument('[name]', 'model name from the manifest; all downloadable models when omitted')
     .action(async (name: string | undefined, _flags: unknown, command: Command) => {
       const { writeOut, writeErr } = command.configureOutput();
+      const { defaultModelsDir, fetchModel, modelEntry, modelManifest } = await import('../../detect/models.ts');
       const dir = defaultModelsDir();
       const fail = (message: string) => {
         writeErr!(`volet models fetch: ${message}\n`);

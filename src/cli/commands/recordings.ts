@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { openDatabase } from '../../storage/database.ts';
-import { StorageIndex } from '../../storage/storage-index.ts';
-import { verifyStorage } from '../../storage/verify.ts';
-import { exportClip } from '../../record/export.ts';
-import { Vault } from '../../vault/vault.ts';
+import type { StorageIndex } from '../../storage/storage-index.ts';
 import { loadConfigOrExit } from '../config-option.ts';
 import { readPassphrase } from '../passphrase.ts';
 import { progressBar } from '../progress.ts';
@@ -32,10 +28,12 @@ export function registerRecordingCommands(program: Command): void {
     .option('--passphrase-file <file>', 'read the passphrase from the first line of this file')
     .action((opts: ExportOptions, command: Command) =>
       runOrExit(async () => {
-        const config = loadConfigOrExit(command);
+        const config = await loadConfigOrExit(command);
         const dir = resolve(config.storage.path);
-        const index = new StorageIndex(openDatabase(join(dir, 'volet.db')));
+        const { openIndex, Vault } = await storageModules();
+        const index = openIndex(dir);
         const span = exportSpan(opts, index, config.cameras);
+        const { exportClip } = await import('../../record/export.ts');
         const vault = await Vault.open(dir);
         await vault.unlock(await readPassphrase({ file: opts.passphraseFile, prompt: 'Vault passphrase: ' }));
         try {
@@ -53,8 +51,10 @@ export function registerRecordingCommands(program: Command): void {
     .option('--passphrase-file <file>', 'read the passphrase from the first line of this file')
     .action((opts: { passphraseFile?: string }, command: Command) =>
       runOrExit(async () => {
-        const dir = resolve(loadConfigOrExit(command).storage.path);
-        const index = new StorageIndex(openDatabase(join(dir, 'volet.db')));
+        const dir = resolve((await loadConfigOrExit(command)).storage.path);
+        const { openIndex, Vault } = await storageModules();
+        const index = openIndex(dir);
+        const { verifyStorage } = await import('../../storage/verify.ts');
         const vault = await Vault.open(dir);
         await vault.unlock(await readPassphrase({ file: opts.passphraseFile, prompt: 'Vault passphrase: ' }));
         try {
@@ -70,6 +70,14 @@ export function registerRecordingCommands(program: Command): void {
         }
       }),
     );
+}
+
+/** Imported when a command runs, not for `volet --help`. */
+async function storageModules() {
+  const { openDatabase } = await import('../../storage/database.ts');
+  const { StorageIndex } = await import('../../storage/storage-index.ts');
+  const { Vault } = await import('../../vault/vault.ts');
+  return { openIndex: (dir: string) => new StorageIndex(openDatabase(join(dir, 'volet.db'))), Vault };
 }
 
 function exportSpan(opts: ExportOptions, index: StorageIndex, cameras: Record<string, { record: { preRollSeconds: number; postRollSeconds: number } }>) {

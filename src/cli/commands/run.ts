@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { installCrashPolicy } from '../../app/crash-policy.ts';
-import { initDemoVault, withDemoCamera } from '../../app/demo.ts';
-import { startVolet, type RunningVolet } from '../../app/start.ts';
-import { configSecretValues } from '../../config/mask.ts';
-import { createLogger } from '../../log/logger.ts';
+import type { RunningVolet } from '../../app/start.ts';
 import { loadConfigOrExit } from '../config-option.ts';
 
 export function registerRunCommand(program: Command): void {
@@ -11,7 +7,13 @@ export function registerRunCommand(program: Command): void {
     .command('run')
     .description('Start Volet with the configured cameras (a built-in demo camera when none is configured)')
     .action(async (_opts: unknown, command: Command) => {
-      let config = loadConfigOrExit(command);
+      let config = await loadConfigOrExit(command);
+      // Imported here, not at the top: `volet --help` and the other commands do not load the whole app.
+      const { configSecretValues } = await import('../../config/mask.ts');
+      const { createLogger } = await import('../../log/logger.ts');
+      const { installCrashPolicy } = await import('../../app/crash-policy.ts');
+      const { initDemoVault, withDemoCamera } = await import('../../app/demo.ts');
+      const { startVolet } = await import('../../app/start.ts');
       const logger = createLogger(config.log.level, process.stdout, { secrets: configSecretValues(config) });
       let volet: RunningVolet;
       try {

@@ -3,11 +3,9 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VoletConfig } from '../../config/schema.ts';
-import { ShutterRepository, type ShutterRequest } from '../../privacy/repository.ts';
-import { effectiveTimeZone } from '../../privacy/schedule.ts';
-import { cameraTriggers, type CameraTriggers } from '../../privacy/triggers.ts';
+import type { ShutterRepository, ShutterRequest } from '../../privacy/repository.ts';
+import type { CameraTriggers } from '../../privacy/triggers.ts';
 import type { ShutterState } from '../../privacy/types.ts';
-import { openDatabase } from '../../storage/database.ts';
 import { loadConfigOrExit } from '../config-option.ts';
 import { runOrExit } from '../run-or-exit.ts';
 
@@ -55,7 +53,10 @@ function out(command: Command, text: string): void {
   command.configureOutput().writeOut!(text);
 }
 
-function openRepository(config: VoletConfig): { repo: ShutterRepository; close(): void } {
+/** Imported when a command runs, not for `volet --help`. */
+async function openRepository(config: VoletConfig): Promise<{ repo: ShutterRepository; close(): void }> {
+  const { openDatabase } = await import('../../storage/database.ts');
+  const { ShutterRepository } = await import('../../privacy/repository.ts');
   const db = openDatabase(join(resolve(config.storage.path), 'volet.db'));
   return { repo: new ShutterRepository(db), close: () => db.close() };
 }
@@ -66,7 +67,7 @@ function knownCameras(config: VoletConfig): string[] {
 }
 
 async function change(command: Command, cameras: string[], state: ShutterState, opts: ChangeOptions): Promise<void> {
-  const config = loadConfigOrExit(command);
+  const config = await loadConfigOrExit(command);
   const known = knownCameras(config);
   const unknown = cameras.filter((c) => !known.includes(c));
   if (unknown.length > 0) {
@@ -75,7 +76,7 @@ async function change(command: Command, cameras: string[], state: ShutterState, 
   const waitMs = Number(opts.wait) * 1000;
   if (!Number.isFinite(waitMs) || waitMs < 0) throw new Error(`--wait must be a number of seconds, not "${opts.wait}"`);
   const by = opts.by ?? `cli:${userInfo().username}`;
-  const { repo, close } = openRepository(config);
+  const { repo, close } = await openRepository(config);
   try {
     const ids = [...new Set(cameras)].map((camera) => repo.request(camera, state, by, Date.now()));
     const deadline = Date.now() + waitMs;
@@ -111,9 +112,11 @@ interface CameraRow {
 }
 
 async function status(command: Command, json: boolean): Promise<void> {
-  const config = loadConfigOrExit(command);
+  const config = await loadConfigOrExit(command);
   const privacy = config.privacy;
-  const { repo, close } = openRepository(config);
+  const { cameraTriggers } = await import('../../privacy/triggers.ts');
+  const { effectiveTimeZone } = await import('../../privacy/schedule.ts');
+  const { repo, close } = await openRepository(config);
   try {
     const states = repo.states();
     const overrides = repo.overrides();

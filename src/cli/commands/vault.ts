@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { keyFilePath } from '../../vault/keyfile.ts';
-import { Vault } from '../../vault/vault.ts';
 import { loadConfigOrExit } from '../config-option.ts';
 import { readPassphrase } from '../passphrase.ts';
 import { runOrExit } from '../run-or-exit.ts';
@@ -15,8 +13,9 @@ export function registerVaultCommand(program: Command): void {
     .option('--passphrase-file <file>', 'read the passphrase from the first line of this file')
     .action((opts: { passphraseFile?: string }, command: Command) =>
       runOrExit(async () => {
-        const dir = storageDir(command);
+        const dir = await storageDir(command);
         const passphrase = await readPassphrase({ file: opts.passphraseFile, prompt: 'New vault passphrase: ', confirm: !opts.passphraseFile });
+        const { Vault } = await import('../../vault/vault.ts');
         const created = await Vault.init(dir, passphrase);
         process.stdout.write(`Vault created in ${dir} (key ${created.keyId}). Keep the passphrase safe: without it no recording can be read.\n`);
       }),
@@ -26,11 +25,13 @@ export function registerVaultCommand(program: Command): void {
     .description('Show whether the vault exists and its key parameters')
     .action((_opts: unknown, command: Command) =>
       runOrExit(async () => {
-        const dir = storageDir(command);
+        const dir = await storageDir(command);
+        const { keyFilePath } = await import('../../vault/keyfile.ts');
         if (!existsSync(keyFilePath(dir))) {
           process.stdout.write(`No vault in ${dir}: run "volet vault init".\n`);
           return;
         }
+        const { Vault } = await import('../../vault/vault.ts');
         process.stdout.write(`${JSON.stringify((await Vault.open(dir)).status(), null, 2)}\n`);
       }),
     );
@@ -40,7 +41,8 @@ export function registerVaultCommand(program: Command): void {
     .option('--passphrase-file <file>', 'read the passphrase from the first line of this file')
     .action((opts: { passphraseFile?: string }, command: Command) =>
       runOrExit(async () => {
-        const opened = await Vault.open(storageDir(command));
+        const { Vault } = await import('../../vault/vault.ts');
+        const opened = await Vault.open(await storageDir(command));
         await opened.unlock(await readPassphrase({ file: opts.passphraseFile, prompt: 'Vault passphrase: ' }));
         opened.lock();
         process.stdout.write('Passphrase accepted: the vault key unlocks.\n');
@@ -59,7 +61,8 @@ export function registerVaultCommand(program: Command): void {
     .option('--new-passphrase-file <file>', 'new passphrase, first line of this file')
     .action((opts: { passphraseFile?: string; newPassphraseFile?: string }, command: Command) =>
       runOrExit(async () => {
-        const opened = await Vault.open(storageDir(command));
+        const { Vault } = await import('../../vault/vault.ts');
+        const opened = await Vault.open(await storageDir(command));
         const current = await readPassphrase({ file: opts.passphraseFile, prompt: 'Current passphrase: ' });
         const next = await readPassphrase({ file: opts.newPassphraseFile, prompt: 'New passphrase: ', confirm: !opts.newPassphraseFile });
         await opened.changePassphrase(current, next);
@@ -68,6 +71,6 @@ export function registerVaultCommand(program: Command): void {
     );
 }
 
-export function storageDir(command: Command): string {
-  return resolve(loadConfigOrExit(command).storage.path);
+export async function storageDir(command: Command): Promise<string> {
+  return resolve((await loadConfigOrExit(command)).storage.path);
 }

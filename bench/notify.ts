@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { EventBus, type ObjectEvent } from '../src/events/bus.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { Notifier } from '../src/notify/notifier.ts';
+import { NotifyRepository } from '../src/notify/repository.ts';
 import { openDatabase } from '../src/storage/database.ts';
 import { PushServiceStandIn } from '../test/support/push-service.ts';
 
@@ -28,7 +29,7 @@ async function run(events: number, subscriptions: number): Promise<void> {
   const push = await PushServiceStandIn.start();
   const db = openDatabase(join(dir, 'volet.db'));
   const notifier = new Notifier({
-    db,
+    repo: new NotifyRepository(db),
     logger: createLogger('silent'),
     viewerBaseUrl: 'https://nvr.home.arpa:8443',
     presence: () => 'away',

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTarget } from '../backup/create-target.ts';
-import { BackupQueue } from '../backup/queue.ts';
+import type { BackupQueue } from '../backup/queue.ts';
 import { BackupRunner, type TargetStatus } from '../backup/runner.ts';
 import type { BackupTarget } from '../backup/target.ts';
 import type { VoletConfig } from '../config/schema.ts';
-import type { EventBus } from '../events/bus.ts';
+import type { EventBus, ObjectEvent } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import { EXPORTS_DIR } from '../storage/recovery.ts';
 import type { FileRow, StorageIndex } from '../storage/storage-index.ts';
@@ -33,7 +33,7 @@ export interface BackupDeps {
   vault: () => Vault | undefined;
   /** Frame padding around events, to know which segments an event needs. */
   padding: (camera: string) => { before: number; after: number };
-  db: ConstructorParameters<typeof BackupQueue>[0];
+  queue: BackupQueue;
   logger: Logger;
 }
 
@@ -45,11 +45,12 @@ export class BackupService {
   readonly runner: BackupRunner;
   private readonly targets: Map<string, BackupTarget>;
   private timers: NodeJS.Timeout[] = [];
+  private detachFromBus?: () => void;
 
   constructor(private readonly deps: BackupDeps) {
     this.targets = new Map(Object.entries(deps.targets).map(([name, cfg]) => [name, createTarget(name, cfg)]));
     this.runner = new BackupRunner({
-      queue: new BackupQueue(deps.db),
+      queue: deps.queue,
       targets: Object.entries(deps.targets).map(([name, cfg]) => ({
         target: this.targets.get(name)!,
         concurrency: cfg.concurrency,
@@ -72,6 +73,7 @@ export class BackupService {
   }
 
   async stop(): Promise<void> {
+    this.detachFromBus?.();
     for (const timer of this.timers) clearInterval(timer);
     await this.runner.stop();
     await Promise.all([...this.targets.values()].map((t) => t.close().catch(() => {})));
@@ -88,15 +90,18 @@ export class BackupService {
     }
   }
 
-  /** When an event ends, its segments already stored go to the "events" targets too. */
+  /** When an event ends, its segments already stored go to the "events" targets too (until `stop()`). */
   attach(bus: EventBus): void {
-    bus.on('event:end', (event) => {
+    this.detachFromBus?.();
+    const onEnd = (event: ObjectEvent & { end: number }) => {
       const pad = this.deps.padding(event.camera);
       const segments = this.deps.index.segmentsBetween(event.camera, event.start - pad.before, event.end + pad.after);
       for (const [name, cfg] of Object.entries(this.deps.targets)) {
         if (cfg.what === 'events') for (const row of segments) this.enqueue(name, row.name);
       }
-    });
+    };
+    bus.on('event:end', onEnd);
+    this.detachFromBus = () => bus.off('event:end', onEnd);
   }
 
   /** The vault key file (Argon2id-protected) and a sealed index export, to every target. */

@@ -1,28 +1,34 @@
+import { EventEmitter } from 'node:events';
+import { resolve } from 'node:path';
+import { Router } from 'express';
+import { BackupQueue } from '../backup/queue.ts';
 import type { VoletConfig } from '../config/schema.ts';
 import { createDetector, type ObjectDetector } from '../detect/detector.ts';
 import { defaultModelsDir, resolveModelPath } from '../detect/models.ts';
 import { EventBus } from '../events/bus.ts';
+import { HealthMonitor } from '../health/monitor.ts';
 import type { Logger } from '../log/logger.ts';
 import { Notifier } from '../notify/notifier.ts';
-import { CameraPipeline } from '../pipeline/camera-pipeline.ts';
+import { NotifyRepository } from '../notify/repository.ts';
+import type { CameraPipeline } from '../pipeline/camera-pipeline.ts';
 import { DetectScheduler } from '../pipeline/detect-scheduler.ts';
-import { HealthMonitor } from '../health/monitor.ts';
-import { EventRecorder } from '../record/event-recorder.ts';
-import { Recorder, removeLeftoverSegments } from '../record/recorder.ts';
-import { claimInstance } from '../process/instance.ts';
-import { resolve } from 'node:path';
-import { Recordings } from '../record/recordings.ts';
-import type { Vault } from '../vault/vault.ts';
-import { UserRepository, canView } from '../web/auth/users.ts';
-import { createWebServer, type WebServer } from '../web/server.ts';
-import type { VaultAccess } from '../web/access.ts';
-import { openStorage, type OpenStorage } from './storage.ts';
-import { BackupService } from './backup.ts';
-import { Router } from 'express';
 import { ShutterController } from '../privacy/controller.ts';
-import { privacyRoutes } from '../web/routes/privacy.ts';
+import { ShutterRepository } from '../privacy/repository.ts';
+import type { ShutterChange } from '../privacy/types.ts';
+import { claimInstance } from '../process/instance.ts';
+import { Recorder, removeLeftoverSegments } from '../record/recorder.ts';
+import { Recordings } from '../record/recordings.ts';
+import type { FileRow } from '../storage/storage-index.ts';
+import type { Vault } from '../vault/vault.ts';
+import type { VaultAccess } from '../web/access.ts';
+import { canView } from '../web/auth/users.ts';
 import { notificationRoutes } from '../web/routes/notifications.ts';
-import { AuditLog } from '../web/audit.ts';
+import { privacyRoutes } from '../web/routes/privacy.ts';
+import { createWebRepositories, createWebServer, type WebRepositories, type WebServer } from '../web/server.ts';
+import { BackupService } from './backup.ts';
+import { Cameras, enabledCameras } from './cameras.ts';
+import { Lifecycle, type Module } from './lifecycle.ts';
+import { openStorage, type OpenStorage } from './storage.ts';
 
 export interface RunningVolet {
   bus: EventBus;
@@ -34,6 +40,7 @@ export interface RunningVolet {
   shutter: ShutterController;
   backup?: BackupService;
   web?: WebServer;
+  /** Stops every module, last started first. */
   stop(): Promise<void>;
 }
 
@@ -45,170 +52,232 @@ export interface StartOptions {
   webSecurity?: Parameters<typeof createWebServer>[0]['security'];
 }
 
-/** Builds the whole system from a validated config. Nothing starts unless everything could be built. */
+/** Every repository, built once from the database and injected into the services that use it. */
+export interface Repositories extends WebRepositories {
+  notify: NotifyRepository;
+  shutter: ShutterRepository;
+  backupQueue: BackupQueue;
+}
+
+/** What storage tells the modules created after it: the vault locked, a vault file was written. */
+type StorageSignals = EventEmitter<{ locked: []; stored: [FileRow] }>;
+
+/**
+ * Builds the whole system from a validated config and starts it module by module. When one fails,
+ * the modules already started are stopped in reverse (no recorder or ffmpeg is left running) and
+ * the error is rethrown.
+ */
 export async function startVolet(config: VoletConfig, logger: Logger, opts: StartOptions = {}): Promise<RunningVolet> {
   // Before any camera starts: what a crashed Volet left running, or as plaintext in RAM, goes.
   await claimInstance(resolve(config.storage.path), logger);
   const leftoverSegments = await removeLeftoverSegments(config.storage.cachePath);
   if (leftoverSegments.length > 0) logger.warn({ count: leftoverSegments.length }, 'removed plaintext segments left in the RAM cache');
+
+  const lifecycle = new Lifecycle(logger);
+  try {
+    const signals: StorageSignals = new EventEmitter();
+    const detector = await lifecycle.open('detector', () => createDetector(detectorOptions(config, opts)), (d) => d.close());
+    const storage = await lifecycle.open(
+      'storage',
+      () => openStorage(config, logger, { onLock: () => signals.emit('locked') }, (row) => signals.emit('stored', row)),
+      (s) => s.close(),
+    );
+    const system = createModules({ config, logger, opts, detector, storage, signals, repositories: createRepositories(storage, config) });
+    for (const module of system.modules) await lifecycle.start(module);
+    return { ...system.running(), stop: () => lifecycle.stop() };
+  } catch (err) {
+    await lifecycle.stop();
+    throw err;
+  }
+}
+
+export function createRepositories(storage: Pick<OpenStorage, 'db'>, config: Pick<VoletConfig, 'web'>): Repositories {
+  const { db } = storage;
+  return { ...createWebRepositories(db, config.web), notify: new NotifyRepository(db), shutter: new ShutterRepository(db), backupQueue: new BackupQueue(db) };
+}
+
+interface ModuleDeps {
+  config: VoletConfig;
+  logger: Logger;
+  opts: StartOptions;
+  detector: ObjectDetector;
+  storage: OpenStorage;
+  signals: StorageSignals;
+  repositories: Repositories;
+}
+
+/** Creates every module from its dependencies, in start order. Nothing runs until started. */
+function createModules({ config, logger, opts, detector, storage, signals, repositories }: ModuleDeps) {
   const bus = new EventBus();
-  const detector = await createDetector({
+  const padding = eventPadding(config);
+  const recordings = new Recordings({ storageDir: storage.dir, index: storage.index, vault: () => storage.vault, bus, cacheDir: config.storage.cachePath, padding });
+  const scheduler = new DetectScheduler(detector, (camera, err) => logger.error({ camera, err: (err as Error).message }, 'detection failed'));
+  const shutter = new ShutterController({
+    repo: repositories.shutter,
+    cameras: enabledCameras(config).map(([name]) => name),
+    privacy: config.privacy,
+    logger,
+    audit: repositories.audit,
+  });
+  const notifier = new Notifier({
+    repo: repositories.notify,
+    logger,
+    viewerBaseUrl: viewerBaseUrl(config.web),
+    presence: () => shutter.occupancy(),
+    config: config.notifications,
+    mayNotify: (userId, camera) => {
+      const user = repositories.users.byId(userId);
+      return user !== undefined && canView(user, camera);
+    },
+  });
+  const backup =
+    Object.keys(config.backup.targets).length > 0
+      ? new BackupService({ targets: config.backup.targets, storageDir: storage.dir, index: storage.index, vault: () => storage.vault, padding, queue: repositories.backupQueue, logger })
+      : undefined;
+  const cameras = new Cameras({ config, bus, logger, detector, scheduler, storage, shutter });
+  const web = opts.web === false ? undefined : new WebModule({ config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras });
+
+  const forgetPlaintext = () => void recordings.forgetPlaintext();
+  const shipStored = (row: FileRow) => backup?.onStored(row);
+  const modules: Module[] = [
+    {
+      name: 'recordings',
+      async start() {
+        signals.on('locked', forgetPlaintext);
+        await recordings.forgetPlaintext(); // clips a crashed Volet left decrypted in RAM
+      },
+      async stop() {
+        signals.off('locked', forgetPlaintext);
+        await recordings.forgetPlaintext();
+      },
+    },
+    { name: 'detect scheduler', start() {}, stop: () => scheduler.close() },
+    { name: 'notifier', start: () => notifier.attach(bus), stop: () => notifier.close() },
+    ...(backup
+      ? [
+          {
+            name: 'backup',
+            start() {
+              backup.attach(bus);
+              signals.on('stored', shipStored);
+              backup.start(config.backup.indexExportMinutes);
+            },
+            async stop() {
+              signals.off('stored', shipStored);
+              await backup.stop();
+            },
+          },
+        ]
+      : []),
+    { name: 'privacy shutter', start: () => shutter.start(), stop: () => shutter.stop() },
+    cameras,
+    ...(web ? [web] : []),
+  ];
+  return {
+    modules,
+    running: () => ({ bus, pipelines: cameras.pipelines, recorders: cameras.recorders, detector, storage, notifier, shutter, backup, web: web?.server }),
+  };
+}
+
+interface WebModuleDeps {
+  config: VoletConfig;
+  logger: Logger;
+  opts: StartOptions;
+  bus: EventBus;
+  storage: OpenStorage;
+  repositories: Repositories;
+  recordings: Recordings;
+  shutter: ShutterController;
+  notifier: Notifier;
+  backup?: BackupService;
+  cameras: Cameras;
+}
+
+/** The web viewer and the health monitor it reports from. */
+class WebModule implements Module {
+  readonly name = 'web viewer';
+  server?: WebServer;
+  private health?: HealthMonitor;
+  private readonly onShutter = (change: ShutterChange) => {
+    if (change.state === 'closed') this.server?.stopLive(change.camera);
+  };
+
+  constructor(private readonly deps: WebModuleDeps) {}
+
+  async start(): Promise<void> {
+    const { config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras } = this.deps;
+    const pipelines = cameras.pipelines;
+    this.health = new HealthMonitor({ config, bus, storage, pipelines, recorders: cameras.recorders, shutter });
+    const vault: VaultAccess = {
+      status: () => ({ initialised: storage.vault !== undefined, unlocked: storage.vault?.isUnlocked ?? false }),
+      unlock: async (passphrase) => requireVault(storage.vault).unlock(passphrase),
+      lock: () => storage.vault?.lock(),
+      init: async (passphrase) => {
+        await storage.initVault(passphrase);
+        await cameras.startRecording();
+        await backup?.shipKeyAndIndex();
+      },
+    };
+    try {
+      this.server = await createWebServer({
+        config: config.web,
+        repositories,
+        bus,
+        logger,
+        dataDir: storage.dir,
+        cameras: () =>
+          [...pipelines.entries()].map(([name, p]) => ({
+            name,
+            status: p.supervisor.status,
+            detect: { width: config.cameras[name].detect.width, height: config.cameras[name].detect.height },
+          })),
+        liveSource: (camera) => (pipelines.has(camera) ? config.cameras[camera].main : undefined),
+        vault,
+        recordings,
+        shutter: { state: (camera) => shutter.state(camera), set: (camera, state, by) => shutter.set(camera, state, by), auditsChanges: true },
+        apiRoutes: [
+          { path: '/api/privacy', router: privacyRoutes(shutter, { privacy: config.privacy, logger, audit: repositories.audit }) },
+          notificationRoutes(notifier, repositories.users),
+          (guards) => Router().get('/backup', guards.session, guards.admin, (_req, res) => void res.json({ targets: backup?.status() ?? [] })),
+        ],
+        security: opts.webSecurity,
+        health: this.health,
+      });
+    } catch (err) {
+      this.health.close();
+      throw err;
+    }
+    shutter.on('change', this.onShutter);
+  }
+
+  async stop(): Promise<void> {
+    this.deps.shutter.off('change', this.onShutter);
+    await this.server?.close();
+    this.health?.close();
+  }
+}
+
+function detectorOptions(config: VoletConfig, opts: StartOptions): Parameters<typeof createDetector>[0] {
+  return {
     modelPath: resolveModelPath(config.detector.model, opts.modelsDir ?? defaultModelsDir()),
     threads: config.detector.threads,
     providers: config.detector.providers,
     scoreThreshold: config.detector.scoreThreshold,
     nmsThreshold: config.detector.nmsThreshold,
     labels: allTrackedLabels(config),
-  });
-  const cameras = Object.entries(config.cameras).filter(([, camera]) => camera.enabled);
-  let recordings: Recordings | undefined;
-  let backup: BackupService | undefined;
-  let storage: OpenStorage;
-  try {
-    storage = await openStorage(config, logger, { onLock: () => void recordings?.forgetPlaintext() }, (row) => backup?.onStored(row));
-  } catch (err) {
-    await detector.close();
-    throw err;
-  }
-  const scheduler = new DetectScheduler(detector, (camera, err) => logger.error({ camera, err: (err as Error).message }, 'detection failed'));
-  const pipelines = new Map<string, CameraPipeline>();
-  for (const [name, camera] of cameras) {
-    const input = detector.inputSizeFor(camera.detect.width, camera.detect.height);
-    pipelines.set(
-      name,
-      new CameraPipeline({ name, camera, defaultObjects: config.detector.labels, scheduler, regionMinSide: Math.max(input.width, input.height), bus, logger }),
-    );
-  }
-
-  const recorders = new Map<string, Recorder>();
-  let web: WebServer | undefined;
-  let eventRecorder: EventRecorder | undefined;
-  const startRecording = async () => {
-    const store = storage.store;
-    if (!store || eventRecorder) return;
-    for (const [name, camera] of cameras) {
-      const recorder = new Recorder({
-        camera: name,
-        url: camera.main,
-        mode: camera.record.mode,
-        preRollSeconds: camera.record.preRollSeconds,
-        postRollSeconds: camera.record.postRollSeconds,
-        segmentSeconds: config.storage.segmentSeconds,
-        cacheDir: config.storage.cachePath,
-        store,
-        bus,
-        logger,
-      });
-      recorders.set(name, recorder);
-      if (shutter.state(name) === 'open') await recorder.start();
-    }
-    eventRecorder = new EventRecorder({ bus, index: storage.index, store, logger, cameras: new Set(recorders.keys()) });
   };
-  const padding = (camera: string) => {
+}
+
+/** Frame padding around a camera's events: what its recorder keeps before and after. */
+function eventPadding(config: VoletConfig): (camera: string) => { before: number; after: number } {
+  return (camera) => {
     const record = config.cameras[camera]?.record ?? { preRollSeconds: 0, postRollSeconds: 0 };
     return { before: record.preRollSeconds * 1000, after: record.postRollSeconds * 1000 };
   };
-  recordings = new Recordings({ storageDir: storage.dir, index: storage.index, vault: () => storage.vault, bus, cacheDir: config.storage.cachePath, padding });
-  await recordings.forgetPlaintext(); // clips a crashed Volet left decrypted in RAM
-  if (Object.keys(config.backup.targets).length > 0) {
-    backup = new BackupService({ targets: config.backup.targets, storageDir: storage.dir, index: storage.index, vault: () => storage.vault, padding, db: storage.db, logger });
-    backup.attach(bus);
-    backup.start(config.backup.indexExportMinutes);
-  }
+}
 
-  const audit = new AuditLog(storage.db);
-  const shutter = new ShutterController({ db: storage.db, cameras: cameras.map(([name]) => name), privacy: config.privacy, logger, audit });
-  await shutter.start();
-  const openCamera = async (name: string) => {
-    pipelines.get(name)?.start();
-    await recorders.get(name)?.start();
-  };
-  const closeCamera = async (name: string) => {
-    await Promise.all([pipelines.get(name)?.stop(), recorders.get(name)?.stop()]);
-    web?.stopLive(name);
-  };
-  shutter.on('change', (change) => void (change.state === 'closed' ? closeCamera(change.camera) : openCamera(change.camera)));
-
-  const users = new UserRepository(storage.db);
-  const viewerBaseUrl = `${config.web.https ? 'https' : 'http'}://${config.web.host === '0.0.0.0' ? 'localhost' : config.web.host}:${config.web.port}`;
-  const notifier = new Notifier({
-    db: storage.db,
-    logger,
-    viewerBaseUrl,
-    presence: () => shutter.occupancy(),
-    config: config.notifications,
-    mayNotify: (userId, camera) => {
-      const user = users.byId(userId);
-      return user !== undefined && canView(user, camera);
-    },
-  });
-  notifier.attach(bus);
-
-  const health = new HealthMonitor({ config, bus, storage, pipelines, recorders, shutter });
-  await startRecording();
-  for (const [name, pipeline] of pipelines) if (shutter.state(name) === 'open') pipeline.start();
-
-  if (opts.web !== false) {
-    const vaultAccess: VaultAccess = {
-      status: () => ({ initialised: storage.vault !== undefined, unlocked: storage.vault?.isUnlocked ?? false }),
-      unlock: async (passphrase) => requireVault(storage.vault).unlock(passphrase),
-      lock: () => storage.vault?.lock(),
-      init: async (passphrase) => {
-        await storage.initVault(passphrase);
-        await startRecording();
-        await backup?.shipKeyAndIndex();
-      },
-    };
-    web = await createWebServer({
-      config: config.web,
-      db: storage.db,
-      bus,
-      logger,
-      dataDir: storage.dir,
-      cameras: () =>
-        [...pipelines.entries()].map(([name, p]) => ({
-          name,
-          status: p.supervisor.status,
-          detect: { width: config.cameras[name].detect.width, height: config.cameras[name].detect.height },
-        })),
-      liveSource: (camera) => (pipelines.has(camera) ? config.cameras[camera].main : undefined),
-      vault: vaultAccess,
-      recordings,
-      shutter: { state: (camera) => shutter.state(camera), set: (camera, state, by) => shutter.set(camera, state, by), auditsChanges: true },
-      apiRoutes: [
-        { path: '/api/privacy', router: privacyRoutes(shutter, { privacy: config.privacy, logger, audit }) },
-        notificationRoutes(notifier, users),
-        (guards) => Router().get('/backup', guards.session, guards.admin, (_req, res) => void res.json({ targets: backup?.status() ?? [] })),
-      ],
-      security: opts.webSecurity,
-      health,
-    });
-  }
-
-  return {
-    bus,
-    pipelines,
-    recorders,
-    detector,
-    storage,
-    notifier,
-    shutter,
-    backup,
-    web,
-    async stop() {
-      await shutter.stop();
-      await web?.close();
-      health.close();
-      await Promise.all([...[...pipelines.values()].map((p) => p.stop()), ...[...recorders.values()].map((r) => r.stop())]);
-      await eventRecorder?.stop();
-      await backup?.stop();
-      await notifier.close();
-      await scheduler.close();
-      await detector.close();
-      await recordings?.forgetPlaintext();
-      storage.close();
-    },
-  };
+function viewerBaseUrl(web: VoletConfig['web']): string {
+  return `${web.https ? 'https' : 'http'}://${web.host === '0.0.0.0' ? 'localhost' : web.host}:${web.port}`;
 }
 
 function requireVault(vault: Vault | undefined): Vault {

@@ -96,8 +96,14 @@ export async function openStorage(
     Object.assign(storage, { vault, store, retention });
     return vault;
   };
-  if (existsSync(keyFilePath(dir))) await attach();
-  else logger.warn({ dir }, 'vault not initialised: nothing is recorded until it is (web setup or "volet vault init")');
+  if (existsSync(keyFilePath(dir))) {
+    try {
+      await attach();
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
+  } else logger.warn({ dir }, 'vault not initialised: nothing is recorded until it is (web setup or "volet vault init")');
   return storage;
 }
 

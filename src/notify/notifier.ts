@@ -3,10 +3,9 @@ import type { z } from 'zod';
 import type { VoletConfig } from '../config/schema.ts';
 import type { EventBus, ObjectEvent } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Db } from '../storage/database.ts';
 import { pushEndpointProblem, selfHostedProblem, type DestinationPolicy } from './destinations.ts';
 import { plainTextMessage, pushMessage, pushPayload, type PlainTextMessage, type PushMessage } from './message.ts';
-import { NotifyRepository, type SubscriptionRecord, type TargetRecord } from './repository.ts';
+import type { NotifyRepository, SubscriptionRecord, TargetRecord } from './repository.ts';
 import { DEFAULT_RETRY, type AttemptOutcome, type RetryPolicy, type RetryRuntime } from './retry.ts';
 import { decide, ruleFor, ruleSchema, type NotifyRule, type Presence, type Suppression } from './rules.ts';
 import { selfHostedTargetSchema, sendSelfHosted, type SelfHostedKind, type SelfHostedTarget } from './self-hosted.ts';
@@ -31,7 +30,7 @@ export interface DeliveryOptions {
 export const DEFAULT_DELIVERY: DeliveryOptions = { ttlSeconds: 60, timeoutMs: 10_000, retry: DEFAULT_RETRY };
 
 export interface NotifierDeps {
-  db: Db;
+  repo: NotifyRepository;
   logger: Logger;
   /** Where the viewer is reached, e.g. https://nvr.home.arpa:8443 — event links point there. */
   viewerBaseUrl: string;
@@ -160,7 +159,7 @@ export class Notifier {
   private detachFromBus: (() => void) | undefined;
 
   constructor(private readonly deps: NotifierDeps) {
-    this.repo = new NotifyRepository(deps.db);
+    this.repo = deps.repo;
     this.logger = deps.logger.child({ module: 'notify' });
     this.now = deps.now ?? Date.now;
     this.sleep = deps.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));

@@ -1,11 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log/logger.ts';
-import type { Db } from '../storage/database.ts';
 import { contextOf, decide, overrideFate, reasonOf, type CameraInputs, type Layer, type ManualOverride, type Opinion } from './decide.ts';
 import { hooksFor, type ShutterHook } from './hooks.ts';
 import { PingUnavailableError, systemProbe, type DeviceProbe } from './lan-probe.ts';
 import { LanWatch, PresenceBoard } from './presence.ts';
-import { ShutterRepository, type StoredShutter } from './repository.ts';
+import type { ShutterRepository, StoredShutter } from './repository.ts';
 import { effectiveTimeZone, scheduleInput } from './schedule.ts';
 import { cameraTriggers, privacyProblems, type CameraTriggers, type PrivacyConfig } from './triggers.ts';
 import type { IntrusionState, PresenceSource, ResidentState, ShutterChange, ShutterReason, ShutterState } from './types.ts';
@@ -21,7 +20,7 @@ export interface PrivacyAudit {
 }
 
 export interface ShutterControllerOptions {
-  db: Db;
+  repo: ShutterRepository;
   /** Every camera the app runs (the demo camera too). Any other name is treated as closed. */
   cameras: readonly string[];
   privacy: PrivacyConfig;
@@ -109,7 +108,7 @@ export class ShutterController extends EventEmitter<ControllerEvents> {
     this.probe = opts.probe ?? systemProbe();
     this.hooks = opts.hooks ?? ((camera) => hooksFor(camera, opts.privacy.cameras[camera]?.hook));
     for (const camera of this.cameras) this.triggers.set(camera, cameraTriggers(opts.privacy, camera));
-    this.repo = new ShutterRepository(opts.db);
+    this.repo = opts.repo;
     this.overrides = new Map([...this.repo.overrides()].filter(([camera]) => this.cameras.includes(camera)));
     this.presence = new PresenceBoard(Object.keys(opts.privacy.residents), this.repo.presence());
     this.intrusion = this.repo.intrusion() ?? DISARMED;

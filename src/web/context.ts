@@ -4,7 +4,6 @@ import { parseCookie, stringifySetCookie } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Db } from '../storage/database.ts';
 import type { CameraInfo, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
 import type { AuditLog } from './audit.ts';
 import type { PasswordHasher } from './auth/password.ts';
@@ -16,7 +15,6 @@ import type { LiveHub } from './live/hub.ts';
 
 /** Everything a route needs, built once by createWebServer. */
 export interface WebContext {
-  db: Db;
   bus: EventBus;
   logger: Logger;
   users: UserRepository;

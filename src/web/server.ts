@@ -26,9 +26,24 @@ import { loadTlsMaterial } from './tls.ts';
 
 export type { CameraInfo, HealthAccess, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
 
+/** The viewer's repositories, built once by the app from its database and injected. */
+export interface WebRepositories {
+  users: UserRepository;
+  sessions: SessionRepository;
+  audit: AuditLog;
+}
+
+export function createWebRepositories(db: Db, config: Pick<VoletConfig['web'], 'sessionIdleHours' | 'sessionMaxDays'>): WebRepositories {
+  return {
+    users: new UserRepository(db),
+    sessions: new SessionRepository(db, { idleMs: config.sessionIdleHours * 3_600_000, absoluteMs: config.sessionMaxDays * 86_400_000 }),
+    audit: new AuditLog(db),
+  };
+}
+
 export interface WebDeps {
   config: VoletConfig['web'];
-  db: Db;
+  repositories: WebRepositories;
   bus: EventBus;
   logger: Logger;
   /** Where the generated self-signed certificate and key (0600) are kept. */
@@ -88,17 +103,13 @@ export interface WebServer {
 export async function createWebServer(deps: WebDeps): Promise<WebServer> {
   const { config, logger } = deps;
   const throttleLimits = { ...DEFAULT_THROTTLE, ...deps.security?.throttle };
-  const sessions = new SessionRepository(deps.db, {
-    idleMs: config.sessionIdleHours * 3_600_000,
-    absoluteMs: config.sessionMaxDays * 86_400_000,
-  });
+  const { users, sessions, audit } = deps.repositories;
   const ctx: WebContext = {
-    db: deps.db,
     bus: deps.bus,
     logger,
-    users: new UserRepository(deps.db),
+    users,
     sessions,
-    audit: new AuditLog(deps.db),
+    audit,
     throttle: new LoginThrottle(throttleLimits),
     vaultThrottle: new LoginThrottle(throttleLimits),
     // libsodium's INTERACTIVE limits (64 MiB, 2 passes) for sign-in: 5 logins at once stay under 1 s on

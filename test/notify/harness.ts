@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { EventBus, type ObjectEvent } from '../../src/events/bus.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { Notifier, type NotificationsConfig, type NotifierDeps } from '../../src/notify/notifier.ts';
+import { NotifyRepository } from '../../src/notify/repository.ts';
 import { openDatabase, type Db } from '../../src/storage/database.ts';
 
 export const VIEWER = 'https://nvr.home.arpa:8443';
@@ -37,7 +38,7 @@ export async function harness(over: HarnessOptions = {}): Promise<Harness> {
     },
   });
   const notifier = new Notifier({
-    db,
+    repo: new NotifyRepository(db),
     logger: createLogger('debug', sink),
     viewerBaseUrl: VIEWER,
     presence: () => 'unknown',

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Notifier, NotifyInputError } from '../../src/notify/notifier.ts';
+import { NotifyRepository } from '../../src/notify/repository.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openDatabase } from '../../src/storage/database.ts';
 import { PushServiceStandIn } from '../support/push-service.ts';
@@ -214,7 +215,7 @@ test('VAPID keys are generated once and kept across restarts (database reopened)
 
     const reopened = openDatabase(h.dbPath);
     const restarted = new Notifier({
-      db: reopened,
+      repo: new NotifyRepository(reopened),
       logger: createLogger('silent'),
       viewerBaseUrl: VIEWER,
       presence: () => 'away',

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerShutterCommand } from '../../src/cli/commands/shutter.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { ShutterController } from '../../src/privacy/controller.ts';
+import { ShutterRepository } from '../../src/privacy/repository.ts';
 import type { ShutterChange } from '../../src/privacy/types.ts';
 import { openDatabase } from '../../src/storage/database.ts';
 import { AuditLog } from '../../src/web/audit.ts';
@@ -59,7 +60,7 @@ async function daemon(h: Harness, configPath: string): Promise<ShutterController
   const config = loadConfigFile(configPath);
   const db = openDatabase(h.dbPath);
   const controller = new ShutterController({
-    db,
+    repo: new ShutterRepository(db),
     cameras: Object.keys(config.cameras),
     privacy: config.privacy,
     logger: h.logger,

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLogger, type Logger } from '../../src/log/logger.ts';
 import { ShutterController, type ShutterControllerOptions } from '../../src/privacy/controller.ts';
+import { ShutterRepository } from '../../src/privacy/repository.ts';
 import type { PrivacyConfig } from '../../src/privacy/triggers.ts';
 import type { ShutterChange } from '../../src/privacy/types.ts';
 import { openDatabase, type Db } from '../../src/storage/database.ts';
@@ -84,7 +85,7 @@ export function harness(start = Date.parse('2026-01-15T12:00:00Z')): Harness {
       const own = openDatabase(dbPath);
       others.push(own);
       const controller = new ShutterController({
-        db: own,
+        repo: new ShutterRepository(own),
         cameras: ['porch', 'living'],
         privacy,
         logger,

@@ -27,7 +27,7 @@ import type {
 } from '../../src/web/access.ts';
 import { readSetupCode } from '../../src/web/auth/setup-code.ts';
 import type { ThrottleLimits } from '../../src/web/auth/throttle.ts';
-import { createWebServer, type WebDeps, type WebServer } from '../../src/web/server.ts';
+import { createWebRepositories, createWebServer, type WebDeps, type WebServer } from '../../src/web/server.ts';
 import { testImagesDir } from '../support/clips.ts';
 
 await sodium.ready;
@@ -146,6 +146,7 @@ export class MemoryHealth implements HealthAccess {
       disk: this.disk,
       index: { writable: true },
       vault: this.vault.status(),
+      eventLoop: { worstLagMs: 0, windowSeconds: 60 },
     });
   }
 }
@@ -202,18 +203,19 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
   const cameras = (): CameraInfo[] =>
     Object.keys(sources).map((name) => ({ name, status: cameraStatus(name), detect: opts.detect ?? { width: 640, height: 360 } }));
   const health = new MemoryHealth(() => Object.keys(sources), vault, shutter);
+  const config = {
+    host: '127.0.0.1',
+    port: 0,
+    https: opts.https ?? false,
+    sessionIdleHours: 12,
+    sessionMaxDays: 30,
+    liveLingerSeconds: 0,
+    trustProxy: false,
+    ...opts.config,
+  };
   const server = await createWebServer({
-    config: {
-      host: '127.0.0.1',
-      port: 0,
-      https: opts.https ?? false,
-      sessionIdleHours: 12,
-      sessionMaxDays: 30,
-      liveLingerSeconds: 0,
-      trustProxy: false,
-      ...opts.config,
-    },
-    db,
+    config,
+    repositories: createWebRepositories(db, config),
     bus,
     logger,
     dataDir: dir,

@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<(args: string[]) => Promise<void>>> 
   vault: async () => (await import('./vault.ts')).benchVault,
   login: async () => (await import('./login.ts')).benchLogin,
   notify: async () => (await import('./notify.ts')).benchNotify,
+  scale: async () => (await import('./scale.ts')).benchScale,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -24,6 +24,13 @@ export interface HealthInput {
   disk: DiskObservation;
   index: IndexObservation;
   vault: { initialised: boolean; unlocked: boolean };
+  /** Worst event-loop lag seen recently: shown to administrators, never a problem by itself. */
+  eventLoop: EventLoopObservation;
+}
+
+export interface EventLoopObservation {
+  worstLagMs: number;
+  windowSeconds: number;
 }
 
 export type ProblemCode = 'not_recording' | 'not_streaming' | 'disk_below_floor' | 'disk_unreadable' | 'index_not_writable';
@@ -56,6 +63,7 @@ export interface HealthReport {
   disk: { freeBytes: number; totalBytes: number; floorBytes: number; belowFloor: boolean } | { error: string };
   index: IndexObservation;
   vault: { initialised: boolean; unlocked: boolean };
+  eventLoop: EventLoopObservation;
 }
 
 const ageSeconds = (now: number, at: number) => (at > 0 ? Math.round((now - at) / 100) / 10 : null);
@@ -141,6 +149,7 @@ export function assessHealth(input: HealthInput): HealthReport {
     disk,
     index: input.index,
     vault: input.vault,
+    eventLoop: input.eventLoop,
   };
 }
 

@@ -5,6 +5,7 @@ import type { CameraStatus, EventBus } from '../events/bus.ts';
 import type { RecorderActivity } from '../record/recorder.ts';
 import type { Db } from '../storage/database.ts';
 import { retentionFloorBytes } from '../storage/retention-runner.ts';
+import { EventLoopLag } from './event-loop-lag.ts';
 import { assessHealth, type CameraObservation, type DiskObservation, type HealthReport, type IndexObservation } from './assess.ts';
 
 export interface HealthSources {
@@ -32,12 +33,13 @@ export class HealthMonitor {
   private readonly writeProbe: Statement;
   private probes?: { at: number; result: Promise<Probes> };
   private readonly onStatus = (status: CameraStatus) => this.track(status);
+  private readonly eventLoopLag = new EventLoopLag();
 
   constructor(private readonly sources: HealthSources) {
     const { db } = sources.storage;
-    db.exec('CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL)');
     this.writeProbe = db.prepare('INSERT INTO health_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
     sources.bus.on('camera:status', this.onStatus);
+    this.eventLoopLag.start();
   }
 
   async report(): Promise<HealthReport> {
@@ -50,11 +52,13 @@ export class HealthMonitor {
       disk,
       index,
       vault: { initialised: storage.vault !== undefined, unlocked: storage.vault?.isUnlocked ?? false },
+      eventLoop: { worstLagMs: this.eventLoopLag.worstLagMs(), windowSeconds: this.eventLoopLag.windowMs / 1000 },
     });
   }
 
   close(): void {
     this.sources.bus.off('camera:status', this.onStatus);
+    this.eventLoopLag.stop();
   }
 
   private observe(name: string): CameraObservation {

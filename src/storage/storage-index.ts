@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { Db } from './database.ts';
 import type { StoredKind } from './file-names.ts';
 
@@ -24,12 +25,24 @@ export interface EventRow {
  * boxes live in sealed metadata files, never here.
  */
 export class StorageIndex {
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Db) {}
+
+  /** Each SQL text is prepared once: reconciliation and retention run thousands of lookups per pass. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
 
   /** Adds or replaces a row (an UPDATE on conflict, so the usage triggers see the old size go). */
   addFile(file: FileRow): void {
-    this.db
-      .prepare(
+    this
+      .sql(
         `INSERT INTO files (name, camera, kind, start_ms, end_ms, size, event_id)
          VALUES (@name, @camera, @kind, @startMs, @endMs, @size, @eventId)
          ON CONFLICT (name) DO UPDATE SET camera = excluded.camera, kind = excluded.kind, start_ms = excluded.start_ms,
@@ -39,29 +52,29 @@ export class StorageIndex {
   }
 
   removeFile(name: string): void {
-    this.db.prepare('DELETE FROM files WHERE name = ?').run(name);
+    this.sql('DELETE FROM files WHERE name = ?').run(name);
   }
 
   /** Drops many rows in one transaction. */
   removeFiles(names: readonly string[]): void {
-    const remove = this.db.prepare('DELETE FROM files WHERE name = ?');
+    const remove = this.sql('DELETE FROM files WHERE name = ?');
     this.db.transaction(() => {
       for (const name of names) remove.run(name);
     })();
   }
 
   file(name: string): FileRow | undefined {
-    return this.db.prepare(`SELECT ${FILE_COLUMNS} FROM files WHERE name = ?`).get(name) as FileRow | undefined;
+    return this.sql(`SELECT ${FILE_COLUMNS} FROM files WHERE name = ?`).get(name) as FileRow | undefined;
   }
 
   allFiles(): FileRow[] {
-    return this.db.prepare(`SELECT ${FILE_COLUMNS} FROM files ORDER BY start_ms`).all() as FileRow[];
+    return this.sql(`SELECT ${FILE_COLUMNS} FROM files ORDER BY start_ms`).all() as FileRow[];
   }
 
   /** Segments of a camera overlapping [fromMs, toMs], oldest first. */
   segmentsBetween(camera: string, fromMs: number, toMs: number): FileRow[] {
-    return this.db
-      .prepare(
+    return this
+      .sql(
         `SELECT ${FILE_COLUMNS} FROM files
          WHERE camera = ? AND kind = 'segment' AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms`,
       )
@@ -69,12 +82,12 @@ export class StorageIndex {
   }
 
   filesOfEvent(eventId: string): FileRow[] {
-    return this.db.prepare(`SELECT ${FILE_COLUMNS} FROM files WHERE event_id = ? ORDER BY start_ms`).all(eventId) as FileRow[];
+    return this.sql(`SELECT ${FILE_COLUMNS} FROM files WHERE event_id = ? ORDER BY start_ms`).all(eventId) as FileRow[];
   }
 
   upsertEvent(event: Omit<EventRow, 'kept'>): void {
-    this.db
-      .prepare(
+    this
+      .sql(
         `INSERT INTO events (id, camera, start_ms, end_ms) VALUES (@id, @camera, @startMs, @endMs)
          ON CONFLICT (id) DO UPDATE SET end_ms = excluded.end_ms`,
       )
@@ -82,13 +95,13 @@ export class StorageIndex {
   }
 
   event(id: string): EventRow | undefined {
-    const row = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`).get(id) as RawEvent | undefined;
+    const row = this.sql(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`).get(id) as RawEvent | undefined;
     return row && toEvent(row);
   }
 
   events(filter: { camera?: string; fromMs?: number; toMs?: number; limit?: number } = {}): EventRow[] {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .sql(
         `SELECT ${EVENT_COLUMNS} FROM events
          WHERE (@camera IS NULL OR camera = @camera) AND start_ms >= @from AND start_ms <= @to
          ORDER BY start_ms DESC LIMIT @limit`,
@@ -103,34 +116,34 @@ export class StorageIndex {
   }
 
   setKept(id: string, kept: boolean): boolean {
-    return this.db.prepare('UPDATE events SET kept = ? WHERE id = ?').run(kept ? 1 : 0, id).changes > 0;
+    return this.sql('UPDATE events SET kept = ? WHERE id = ?').run(kept ? 1 : 0, id).changes > 0;
   }
 
   removeEvent(id: string): void {
-    this.db.prepare('DELETE FROM events WHERE id = ?').run(id);
+    this.sql('DELETE FROM events WHERE id = ?').run(id);
   }
 
   /** Totals kept by triggers on files: O(cameras), never a scan of the files table. */
   usage(): { files: number; bytes: number } {
-    return this.db.prepare('SELECT COALESCE(SUM(files), 0) AS files, COALESCE(SUM(bytes), 0) AS bytes FROM camera_usage').get() as { files: number; bytes: number };
+    return this.sql('SELECT COALESCE(SUM(files), 0) AS files, COALESCE(SUM(bytes), 0) AS bytes FROM camera_usage').get() as { files: number; bytes: number };
   }
 
   bytesPerCamera(): Record<string, number> {
-    const rows = this.db.prepare('SELECT camera, bytes FROM camera_usage WHERE files > 0 ORDER BY camera').all() as { camera: string; bytes: number }[];
+    const rows = this.sql('SELECT camera, bytes FROM camera_usage WHERE files > 0 ORDER BY camera').all() as { camera: string; bytes: number }[];
     return Object.fromEntries(rows.map((r) => [r.camera, r.bytes]));
   }
 
   /** Cameras that have at least one indexed file. */
   cameras(): string[] {
-    return (this.db.prepare('SELECT camera FROM camera_usage WHERE files > 0 ORDER BY camera').all() as { camera: string }[]).map((r) => r.camera);
+    return (this.sql('SELECT camera FROM camera_usage WHERE files > 0 ORDER BY camera').all() as { camera: string }[]).map((r) => r.camera);
   }
 
   // ── Batched retention: every query reads a bounded page through an index. ──
 
   /** Files oldest first by end time, after a keyset cursor, optionally only those ending before `endBefore`. */
   filesByAge(page: { after?: FileCursor; endBefore?: number; limit: number }): FileRow[] {
-    return this.db
-      .prepare(
+    return this
+      .sql(
         `SELECT ${FILE_COLUMNS} FROM files
          WHERE (end_ms, name) > (@endMs, @name) AND end_ms < @endBefore
          ORDER BY end_ms, name LIMIT @limit`,
@@ -140,8 +153,8 @@ export class StorageIndex {
 
   /** Finished, unkept events oldest first, after a keyset cursor, optionally only those starting before `startBefore`. */
   deletableEventsByAge(page: { after?: EventCursor; startBefore?: number; limit: number }): EventRow[] {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .sql(
         `SELECT ${EVENT_COLUMNS} FROM events
          WHERE (start_ms, id) > (@startMs, @id) AND start_ms < @startBefore AND kept = 0 AND end_ms IS NOT NULL
          ORDER BY start_ms, id LIMIT @limit`,
@@ -155,8 +168,8 @@ export class StorageIndex {
    * finished event), plus its running events that started by `toMs`. A superset: callers check overlap.
    */
   eventsNear(camera: string, fromMs: number, toMs: number, longestMs: number): EventRow[] {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .sql(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE camera = @camera AND start_ms BETWEEN @lowest AND @to
          UNION
          SELECT ${EVENT_COLUMNS} FROM events WHERE camera = @camera AND end_ms IS NULL AND start_ms <= @to`,
@@ -167,18 +180,18 @@ export class StorageIndex {
 
   eventsById(ids: readonly string[]): EventRow[] {
     if (ids.length === 0) return [];
-    const rows = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as RawEvent[];
+    const rows = this.sql(`SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as RawEvent[];
     return rows.map(toEvent);
   }
 
   /** Longest finished event, in ms (0 without any): bounds how far back an overlapping event can start. */
   longestEventMs(): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(end_ms - start_ms), 0) AS ms FROM events').get() as { ms: number }).ms;
+    return (this.sql('SELECT COALESCE(MAX(end_ms - start_ms), 0) AS ms FROM events').get() as { ms: number }).ms;
   }
 
   /** Longest file, in ms: bounds how far back a file overlapping a time can start. */
   longestFileMs(): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(end_ms - start_ms), 0) AS ms FROM files').get() as { ms: number }).ms;
+    return (this.sql('SELECT COALESCE(MAX(end_ms - start_ms), 0) AS ms FROM files').get() as { ms: number }).ms;
   }
 
   /**
@@ -186,8 +199,8 @@ export class StorageIndex {
    * overlapping [fromMs, toMs] (the event widened by padding), ordered by start, after a cursor.
    */
   filesNearEvent(event: EventRow, fromMs: number, toMs: number, longestFileMs: number, page: { after?: { startMs: number; name: string }; limit: number }): FileRow[] {
-    return this.db
-      .prepare(
+    return this
+      .sql(
         `SELECT * FROM (
            SELECT ${FILE_COLUMNS} FROM files WHERE event_id = @id AND (start_ms, name) > (@startMs, @name)
            UNION ALL
@@ -212,8 +225,8 @@ export class StorageIndex {
 
   /** Names of a camera's files starting in [fromMs, toMs), by start then name, after a cursor. */
   filesStartingBetween(camera: string, fromMs: number, toMs: number, page: { after?: { startMs: number; name: string }; limit: number }): FileRow[] {
-    return this.db
-      .prepare(
+    return this
+      .sql(
         `SELECT ${FILE_COLUMNS} FROM files
          WHERE camera = @camera AND start_ms >= @from AND start_ms < @to AND (start_ms, name) > (@startMs, @name)
          ORDER BY start_ms, name LIMIT @limit`,
@@ -223,8 +236,8 @@ export class StorageIndex {
 
   /** Start of a camera's oldest and newest indexed files (two index lookups). */
   startSpan(camera: string): { oldestMs: number; newestMs: number } | undefined {
-    const oldest = this.db.prepare('SELECT MIN(start_ms) AS ms FROM files WHERE camera = ?').get(camera) as { ms: number | null };
-    const newest = this.db.prepare('SELECT MAX(start_ms) AS ms FROM files WHERE camera = ?').get(camera) as { ms: number | null };
+    const oldest = this.sql('SELECT MIN(start_ms) AS ms FROM files WHERE camera = ?').get(camera) as { ms: number | null };
+    const newest = this.sql('SELECT MAX(start_ms) AS ms FROM files WHERE camera = ?').get(camera) as { ms: number | null };
     return oldest.ms === null || newest.ms === null ? undefined : { oldestMs: oldest.ms, newestMs: newest.ms };
   }
 
@@ -234,12 +247,12 @@ export class StorageIndex {
    * exist, or the next start would trust an index that misses them.
    */
   takeCleanShutdown(): boolean {
-    const row = this.db.prepare('SELECT clean_shutdown_ms AS ms FROM storage_state WHERE id = 1').get() as { ms: number | null } | undefined;
+    const row = this.sql('SELECT clean_shutdown_ms AS ms FROM storage_state WHERE id = 1').get() as { ms: number | null } | undefined;
     const clean = row?.ms !== undefined && row.ms !== null;
     const previous = this.db.pragma('synchronous', { simple: true }) as number;
     this.db.pragma('synchronous = FULL');
     try {
-      this.db.prepare('INSERT INTO storage_state (id, clean_shutdown_ms) VALUES (1, NULL) ON CONFLICT (id) DO UPDATE SET clean_shutdown_ms = NULL').run();
+      this.sql('INSERT INTO storage_state (id, clean_shutdown_ms) VALUES (1, NULL) ON CONFLICT (id) DO UPDATE SET clean_shutdown_ms = NULL').run();
     } finally {
       this.db.pragma(`synchronous = ${previous}`);
     }
@@ -248,7 +261,7 @@ export class StorageIndex {
 
   /** Records that the index matches the directory: the next start need not look at the tree. */
   markCleanShutdown(nowMs = Date.now()): void {
-    this.db.prepare('INSERT INTO storage_state (id, clean_shutdown_ms) VALUES (1, @now) ON CONFLICT (id) DO UPDATE SET clean_shutdown_ms = @now').run({ now: nowMs });
+    this.sql('INSERT INTO storage_state (id, clean_shutdown_ms) VALUES (1, @now) ON CONFLICT (id) DO UPDATE SET clean_shutdown_ms = @now').run({ now: nowMs });
   }
 
   transaction<T>(fn: () => T): T {

@@ -23,6 +23,7 @@ function input(cameras: CameraObservation[], over: Partial<HealthInput> = {}): H
     disk: { freeBytes: 50e9, totalBytes: 100e9, floorBytes: 5e9 },
     index: { writable: true },
     vault: { initialised: true, unlocked: false },
+    eventLoop: { worstLagMs: 3, windowSeconds: 60 },
     ...over,
   };
 }
@@ -93,4 +94,10 @@ test('a locked vault is reported, not a problem: recording needs no passphrase',
   const report = assessHealth(input([porch()], { vault: { initialised: true, unlocked: false } }));
   assert.equal(report.status, 'up');
   assert.deepEqual(report.vault, { initialised: true, unlocked: false });
+});
+
+test('the worst event-loop lag is reported as observed and degrades nothing by itself', () => {
+  const report = assessHealth(input([porch()], { eventLoop: { worstLagMs: 1900, windowSeconds: 60 } }));
+  assert.equal(report.status, 'up');
+  assert.deepEqual(report.eventLoop, { worstLagMs: 1900, windowSeconds: 60 });
 });

@@ -34,7 +34,7 @@ test('/api/health needs a session', async () => {
   assert.equal(res.status, 401);
 });
 
-test('each user sees only the cameras they may watch; only administrators see disk and index', async () => {
+test('each user sees only the cameras they may watch; only administrators see disk, index and event-loop lag', async () => {
   server.health.silentSeconds.set('garden', 30);
   try {
     const mine = await live.get('/api/health');
@@ -43,6 +43,7 @@ test('each user sees only the cameras they may watch; only administrators see di
     assert.deepEqual(mine.json.problems, [], "garden's problem is not shown to someone who may not watch it");
     assert.equal(mine.json.disk, undefined);
     assert.equal(mine.json.index, undefined);
+    assert.equal(mine.json.eventLoop, undefined);
     assert.deepEqual(mine.json.vault, { initialised: true, unlocked: true });
 
     const all = await admin.get('/api/health');
@@ -53,6 +54,7 @@ test('each user sees only the cameras they may watch; only administrators see di
     assert.equal(garden.recording, 'failing');
     assert.equal(garden.recordingAgeSeconds, 30);
     assert.deepEqual(all.json.index, { writable: true });
+    assert.deepEqual(all.json.eventLoop, { worstLagMs: 0, windowSeconds: 60 });
     assert.equal(all.json.disk.belowFloor, false);
   } finally {
     server.health.silentSeconds.delete('garden');

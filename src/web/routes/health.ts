@@ -42,7 +42,7 @@ export function healthRoutes(ctx: WebContext, health: HealthAccess): Router {
         sealedAgeSeconds: c.sealedAgeSeconds,
       })),
       vault: { initialised: report.vault.initialised, unlocked: report.vault.unlocked },
-      ...(user.admin ? { disk: report.disk, index: report.index } : {}),
+      ...(user.admin ? { disk: report.disk, index: report.index, eventLoop: report.eventLoop } : {}),
     });
   });
 }

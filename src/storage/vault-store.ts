@@ -5,6 +5,8 @@ import { encryptBuffer, encryptFile } from '../vault/files.ts';
 import { vaultFileName, type StoredFileName } from './file-names.ts';
 import type { FileRow, StorageIndex } from './storage-index.ts';
 
+const REMOVE_CHUNK = 64;
+
 export interface VaultStoreOptions {
   dir: string;
   index: StorageIndex;
@@ -57,21 +59,27 @@ export class VaultStore {
    * that cannot be deleted keeps its row and is logged (the next pass tries again).
    */
   async removeFiles(files: readonly FileRow[]): Promise<FileRow[]> {
-    const results = await Promise.all(
-      files.map((file) =>
-        unlink(this.pathOf(file.name)).then(
-          () => true,
-          (err: NodeJS.ErrnoException) => {
-            if (err.code === 'ENOENT') return true;
-            this.opts.logger.error({ file: file.name, err: err.message }, 'could not delete vault file');
-            return false;
-          },
-        ),
-      ),
-    );
-    const gone = files.filter((_, i) => results[i]);
-    this.opts.index.removeFiles(gone.map((f) => f.name));
+    const gone: FileRow[] = [];
+    // Small chunks: each costs the loop a few ms of unlink requests and one short transaction.
+    for (let i = 0; i < files.length; i += REMOVE_CHUNK) {
+      const chunk = files.slice(i, i + REMOVE_CHUNK);
+      const results = await Promise.all(chunk.map((file) => this.unlinkQuietly(file.name)));
+      const removed = chunk.filter((_, j) => results[j]);
+      this.opts.index.removeFiles(removed.map((f) => f.name));
+      gone.push(...removed);
+    }
     return gone;
+  }
+
+  private unlinkQuietly(name: string): Promise<boolean> {
+    return unlink(this.pathOf(name)).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return true;
+        this.opts.logger.error({ file: name, err: err.message }, 'could not delete vault file');
+        return false;
+      },
+    );
   }
 
   private async write(file: StoredFileName, encrypt: (dest: string) => Promise<{ encryptedBytes: number }>): Promise<FileRow | undefined> {

@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ARGON2ID_CONCURRENCY } from '../src/vault/sodium-argon2id.ts';
 import { sodiumBinding } from '../src/vault/sodium.ts';
 import { PasswordHasher, type PasswordStrength } from '../src/web/auth/password.ts';
+import { option } from './options.ts';
 
 /**
  * `npm run bench -- login [--logins 5] [--rounds 6] [--strength moderate|interactive|minimum]`:
@@ -61,14 +62,6 @@ async function run(strength: PasswordStrength, logins: number, rounds: number): 
   print(
     `| ${strength} | ${s(alone)} | ${s(at(0.5))} | ${s(at(0.95))} | ${s(latencies[latencies.length - 1])} | ${(delay.max / 1e6).toFixed(0)} ms | ${(peakRss / 2 ** 20).toFixed(0)} MB |`,
   );
-}
-
-function option(args: string[], name: string, fallback: number): number {
-  const at = args.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(args[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive whole number`);
-  return value;
 }
 
 function print(line: string): void {

@@ -8,6 +8,7 @@ import { Notifier } from '../src/notify/notifier.ts';
 import { NotifyRepository } from '../src/notify/repository.ts';
 import { openDatabase } from '../src/storage/database.ts';
 import { PushServiceStandIn } from '../test/support/push-service.ts';
+import { option } from './options.ts';
 
 /**
  * `npm run bench -- notify [--events N] [--subscriptions M]`: from `event:start` on the bus to the
@@ -72,14 +73,6 @@ async function run(events: number, subscriptions: number): Promise<void> {
     await push.close();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function option(args: string[], name: string, fallback: number): number {
-  const at = args.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(args[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive whole number`);
-  return value;
 }
 
 function percentiles(values: number[]): { p50: number; p95: number; max: number } {

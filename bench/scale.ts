@@ -19,6 +19,7 @@ import { encryptBuffer } from '../src/vault/files.ts';
 import { keyFilePath } from '../src/vault/keyfile.ts';
 import { Vault } from '../src/vault/vault.ts';
 import { percentile, processTree } from './proc-usage.ts';
+import { option } from './options.ts';
 
 /**
  * `npm run bench -- scale [--days 30] [--cameras 16] [--segment-seconds <storage.segmentSeconds default>]
@@ -479,14 +480,6 @@ function stats(values: number[]): Stats {
 }
 
 // --- small helpers --------------------------------------------------------------------------------
-
-function option(args: string[], name: string, fallback: number): number {
-  const at = args.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(args[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive whole number`);
-  return value;
-}
 
 function freePort(): Promise<number> {
   return new Promise((done, fail) => {

@@ -130,6 +130,9 @@ test('status, users, audit and account pages work on a phone-sized screen', asyn
 
   await p.goto(`${server.url}/#/status`);
   await p.getByRole('table', { name: 'Cameras' }).waitFor();
+  await p.getByRole('heading', { name: 'Health' }).waitFor();
+  assert.equal(await p.getByText('Up', { exact: true }).count(), 1, 'the health section says the box is up');
+  assert.match(await p.getByRole('table', { name: 'Cameras' }).innerText(), /\d+ s ago/);
   await p.getByRole('heading', { name: 'Storage' }).waitFor();
   await p.screenshot({ path: `${OUT}web-phone-status.png`, fullPage: true });
 

@@ -4,6 +4,7 @@ import { vaultLockedNotice } from './events.js';
 
 export async function render(main, ctx) {
   const { cameras } = await get('/cameras');
+  const health = await get('/health').catch(() => null);
   const isViewer = ctx.session.user.admin || Object.values(ctx.session.user.grants).includes('viewer');
   const vault = await get('/vault');
   let storage = null;
@@ -16,9 +17,25 @@ export async function render(main, ctx) {
     }
   }
 
+  const recordingOf = new Map((health?.cameras ?? []).map((c) => [c.name, c]));
+  const healthSection = health
+    ? h('section', { class: 'card' },
+        h('h2', {}, 'Health'),
+        h('p', {}, h('span', { class: `badge ${health.status === 'up' ? 'streaming' : 'backoff'}` }, health.status === 'up' ? 'Up' : 'Degraded')),
+        health.problems.length > 0 ? h('ul', { 'aria-label': 'Problems' }, health.problems.map((p) => h('li', {}, p.message))) : null,
+        health.eventLoop ? h('p', {}, `Worst event-loop lag in the last ${health.eventLoop.windowSeconds} s: ${Math.round(health.eventLoop.worstLagMs)} ms`) : null,
+      )
+    : null;
+  const recordingCell = (name) => {
+    const r = recordingOf.get(name);
+    if (!r || r.recording === 'not_expected') return '—';
+    const age = r.recordingAgeSeconds === null ? 'nothing yet' : `${Math.round(r.recordingAgeSeconds)} s ago`;
+    return r.recording === 'ok' ? age : `failing (${age})`;
+  };
+
   const cameraTable = h('table', {},
     h('caption', {}, 'Cameras'),
-    h('thead', {}, h('tr', {}, ['Camera', 'State', 'Frames/s', 'Since', 'Shutter', 'Problem'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ['Camera', 'State', 'Frames/s', 'Since', 'Shutter', 'Last segment', 'Problem'].map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {},
       cameras.map((c) =>
         h('tr', {},
@@ -27,6 +44,7 @@ export async function render(main, ctx) {
           h('td', {}, String(c.fps)),
           h('td', {}, formatTime(c.since)),
           h('td', {}, c.shutter ?? '—'),
+          h('td', {}, recordingCell(c.name)),
           h('td', {}, c.lastError ?? ''),
         ),
       ),
@@ -87,5 +105,5 @@ export async function render(main, ctx) {
       )
     : null;
 
-  clear(main, page('Status', cameraTable, vaultSection, storageSection, backupSection));
+  clear(main, page('Status', healthSection, cameraTable, vaultSection, storageSection, backupSection));
 }

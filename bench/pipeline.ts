@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startVolet } from '../src/app/start.ts';
@@ -8,7 +8,7 @@ import { createLogger } from '../src/log/logger.ts';
 import { Vault } from '../src/vault/vault.ts';
 import { mainAndSub, personWalkClip, staticClip } from '../test/support/clips.ts';
 import { startRtspCamera, type RtspCamera } from '../test/support/rtsp-camera.ts';
-import { measureTree, percentile } from './proc-usage.ts';
+import { measureTree, percentile, processTree } from './proc-usage.ts';
 
 const FPS = 5;
 const WARMUP_S = 8;
@@ -26,14 +26,19 @@ export async function benchPipeline(args: string[]): Promise<void> {
   const walk = await mainAndSub(personWalkClip, { emptySeconds: 3, walkSeconds: 4, tailSeconds: 7 }, { main: { fps: 15 }, sub: { fps: 15 } });
 
   process.stdout.write(`Idle scene, 1920×1080 main + 640×360 sub at 15 fps, detect at ${FPS} fps, record mode events. ${seconds} s windows after ${WARMUP_S} s warm-up.\n\n`);
-  process.stdout.write('| cameras | Volet CPU % | floor CPU % | ratio | Volet RSS MB | frames read | dropped |\n|---|---|---|---|---|---|---|\n');
+  process.stdout.write(
+    '| cameras | Volet CPU % | floor CPU % | ratio | tree RSS MB | test server MB | Volet RSS MB | per camera MB | Volet PSS MB | Node MB | ffmpeg MB each | frames read | dropped |\n' +
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n',
+  );
   for (const n of counts) {
     const camera = await startRtspCamera({ mounts: mountsFor(n, idle.main.path, idle.sub.path), loop: true });
     try {
       const volet = await runVolet(camera, n, models, seconds);
       const floor = await runFloor(camera, n, seconds);
       process.stdout.write(
-        `| ${n} | ${volet.cpuPercent.toFixed(1)} | ${floor.toFixed(1)} | ${(volet.cpuPercent / floor).toFixed(2)} | ${(volet.rssBytes / 1e6).toFixed(0)} | ${volet.framesRead} | ${volet.framesDropped} |\n`,
+        `| ${n} | ${volet.cpuPercent.toFixed(1)} | ${floor.toFixed(1)} | ${(volet.cpuPercent / floor).toFixed(2)} | ${mb(volet.rssBytes)} | ${mb(volet.rss.server)} | ` +
+          `${mb(volet.rssBytes - volet.rss.server)} | ${mb((volet.rssBytes - volet.rss.server) / n)} | ${mb(volet.rss.voletPss)} | ${mb(volet.rss.node)} | ${mb(volet.rss.ffmpegEach)} | ` +
+          `${volet.framesRead} | ${volet.framesDropped} |\n`,
       );
     } finally {
       await camera.stop();
@@ -94,9 +99,52 @@ async function runVolet(camera: RtspCamera, n: number, models: string, seconds: 
     await sleep(WARMUP_S * 1000);
     const before = totals(volet);
     const usage = await measureTree(process.pid, seconds);
+    const rss = rssBreakdown(camera.pid);
     const after = totals(volet);
-    return { ...usage, framesRead: after.read - before.read, framesDropped: after.dropped - before.dropped };
+    return { ...usage, rss, framesRead: after.read - before.read, framesDropped: after.dropped - before.dropped };
   });
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1e6).toFixed(0);
+}
+
+function rssOf(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Proportional set size: shared pages (ffmpeg's libraries) divided between the processes mapping them. */
+function pssOf(pid: number): number {
+  try {
+    return Number(/Pss:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Where the tree's RSS sits: the test RTSP server (not Volet), Node itself, the mean ffmpeg, and
+ * Volet's PSS (RSS counts the libraries every ffmpeg maps once per process).
+ */
+function rssBreakdown(serverPid: number) {
+  const serverPids = new Set(processTree(serverPid));
+  const server = [...serverPids].reduce((sum, pid) => sum + rssOf(pid), 0);
+  const voletPss = processTree(process.pid).filter((pid) => !serverPids.has(pid)).reduce((sum, pid) => sum + pssOf(pid), 0);
+  const ffmpegs = processTree(process.pid).filter((pid) => commandOf(pid) === 'ffmpeg').map(rssOf);
+  const ffmpegEach = ffmpegs.length > 0 ? ffmpegs.reduce((a, b) => a + b, 0) / ffmpegs.length : 0;
+  return { server, node: rssOf(process.pid), ffmpegEach, voletPss };
 }
 
 function totals(volet: Awaited<ReturnType<typeof startVolet>>) {

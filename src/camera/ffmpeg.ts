@@ -35,7 +35,10 @@ export interface DecodeOptions {
 /** Decodes a stream to raw yuv420p frames of exactly width×height at `fps`, written to stdout. */
 export function decodeToRawFrames(url: string, opts: DecodeOptions): ffmpeg.FfmpegCommand {
   // No -fflags nobuffer / -flags low_delay: with RTSP they corrupt the decoded picture.
+  // A small stream at a few fps needs one decoder thread and one filter thread; ffmpeg's default
+  // (one per core, plus one) gives each thread its own frame buffers, for no gain here.
   return rtspInput(url)
+    .inputOptions(['-threads', '1', '-filter_threads', '1'])
     .outputOptions([
       '-map', '0:v:0',
       '-an',

@@ -4,6 +4,7 @@ import { maskUrlsIn, type Logger } from '../log/logger.ts';
 import { Backoff } from './backoff.ts';
 import { decodeToRawFrames, signalFfmpeg, type FfmpegCommand } from './ffmpeg.ts';
 import { classifyFfmpegFailure, type ClassifiedFailure } from './ffmpeg-errors.ts';
+import { FramePool } from './frame-pool.ts';
 import { FrameReader, yuv420pFrameSize } from './frame-reader.ts';
 
 export interface Frame {
@@ -15,6 +16,11 @@ export interface Frame {
   /** Wall-clock arrival time in ms. */
   timestamp: number;
   seq: number;
+  /**
+   * `data` is reused for a later frame once the 'frame' event has returned, unless held: whoever
+   * keeps the frame longer calls hold() first and calls the returned release once done with it.
+   */
+  hold(): () => void;
 }
 
 export interface SupervisorOptions {
@@ -37,6 +43,8 @@ const HEALTHY_AFTER_MS = 10_000;
 const FPS_WINDOW_MS = 5_000;
 /** Extra time a fresh connection gets (RTSP handshake and probing) before the stall watchdog applies. */
 const CONNECT_GRACE_MS = 5_000;
+/** One frame being filled, one being detected, one waiting for the detector. */
+const POOLED_FRAMES = 3;
 
 /** Keeps one ffmpeg decoder running for a camera: reconnects with backoff, restarts on stalls, reports status. */
 export class CameraSupervisor extends EventEmitter<SupervisorEvents> {
@@ -59,11 +67,14 @@ export class CameraSupervisor extends EventEmitter<SupervisorEvents> {
   private exited?: Promise<void>;
   private readonly backoff: Backoff;
   private readonly reader: FrameReader;
+  private readonly pool: FramePool;
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
     this.backoff = opts.backoff ?? new Backoff();
-    this.reader = new FrameReader(yuv420pFrameSize(opts.width, opts.height), (data) => this.onFrame(data));
+    const frameSize = yuv420pFrameSize(opts.width, opts.height);
+    this.pool = new FramePool(frameSize, POOLED_FRAMES);
+    this.reader = new FrameReader(frameSize, (data) => this.onFrame(data), this.pool);
   }
 
   get status(): CameraStatus {
@@ -149,14 +160,19 @@ export class CameraSupervisor extends EventEmitter<SupervisorEvents> {
       this.lastError = undefined;
       this.setState('streaming');
     }
-    this.emit('frame', {
-      camera: this.opts.camera,
-      data,
-      width: this.opts.width,
-      height: this.opts.height,
-      timestamp: now,
-      seq: this.seq++,
-    });
+    try {
+      this.emit('frame', {
+        camera: this.opts.camera,
+        data,
+        width: this.opts.width,
+        height: this.opts.height,
+        timestamp: now,
+        seq: this.seq++,
+        hold: () => this.pool.hold(data),
+      });
+    } finally {
+      this.pool.release(data);
+    }
   }
 
   private onExit(exitCode: number, spawnFailure: string): void {

@@ -10,7 +10,7 @@ import { ObjectTracker, type TrackerUpdate } from '../track/tracker.ts';
 import type { Track } from '../track/track.ts';
 import type { DetectScheduler } from './detect-scheduler.ts';
 import { detectionRegions } from './regions.ts';
-import { encodeSnapshot } from './snapshot.ts';
+import { encodeSnapshot, type Yuv420Image } from './snapshot.ts';
 
 export interface CameraPipelineOptions {
   name: string;
@@ -29,8 +29,9 @@ export interface CameraPipelineOptions {
   maxLostMs?: number;
 }
 
+/** A track's best view so far: its own copy, as the camera's frame buffers are reused. */
 interface BestFrame {
-  frame: Frame;
+  frame: Yuv420Image;
   box: Box;
   score: number;
 }
@@ -121,7 +122,12 @@ export class CameraPipeline {
     const update = this.tracker.update(wanted, frame.timestamp);
     for (const track of [...update.started, ...update.updated]) {
       const best = this.best.get(track.id);
-      if (!best || track.topScore > best.score) this.best.set(track.id, { frame, box: track.bestBox, score: track.topScore });
+      if (!best) this.best.set(track.id, { frame: copyOf(frame), box: track.bestBox, score: track.topScore });
+      else if (track.topScore > best.score) {
+        frame.data.copy(best.frame.data);
+        best.box = track.bestBox;
+        best.score = track.topScore;
+      }
     }
     this.publish(update);
   }
@@ -172,6 +178,10 @@ export class CameraPipeline {
       box: track.box,
     };
   }
+}
+
+function copyOf(frame: Frame): Yuv420Image {
+  return { data: Buffer.from(frame.data), width: frame.width, height: frame.height };
 }
 
 function toBox(box: Detection['box']): Box {

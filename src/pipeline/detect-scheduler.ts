@@ -12,10 +12,12 @@ export interface DetectJob {
 /**
  * Shares one detector between all cameras. Each camera has a single waiting slot: a newer frame
  * replaces the waiting one (which counts as dropped) so a slow detector never builds a queue.
- * Cameras take turns, so a busy one cannot starve the others.
+ * Cameras take turns, so a busy one cannot starve the others. The scheduler holds each submitted
+ * frame until its job is done (result delivered, dropped or failed), so at most two frames per
+ * camera: the one being detected and the one waiting.
  */
 export class DetectScheduler {
-  private readonly waiting = new Map<string, DetectJob>();
+  private readonly waiting = new Map<string, HeldJob>();
   private turn: string[] = [];
   private running = false;
   private closed = false;
@@ -30,9 +32,9 @@ export class DetectScheduler {
     if (this.closed) return job.onDropped();
     const camera = job.frame.camera;
     const replaced = this.waiting.get(camera);
-    if (replaced) replaced.onDropped();
+    if (replaced) dropped(replaced);
     else this.turn.push(camera);
-    this.waiting.set(camera, job);
+    this.waiting.set(camera, { ...job, release: job.frame.hold() });
     if (!this.running) this.idle = this.drain();
   }
 
@@ -42,7 +44,7 @@ export class DetectScheduler {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.waiting.values()) job.onDropped();
+    for (const job of this.waiting.values()) dropped(job);
     this.waiting.clear();
     this.turn = [];
     await this.idle;
@@ -60,6 +62,8 @@ export class DetectScheduler {
           job.onResult(detections, job.frame);
         } catch (err) {
           this.onError(camera, err);
+        } finally {
+          job.release();
         }
       }
     } finally {
@@ -76,6 +80,15 @@ export class DetectScheduler {
     }
     return job.regions.length > 1 ? dedupeAcrossRegions(all) : all;
   }
+}
+
+interface HeldJob extends DetectJob {
+  release: () => void;
+}
+
+function dropped(job: HeldJob): void {
+  job.release();
+  job.onDropped();
 }
 
 /** Overlapping regions can see the same object twice; keep the better box of each same-label pair. */

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { FramePool } from '../../src/camera/frame-pool.ts';
 import { FrameReader, yuv420pFrameSize } from '../../src/camera/frame-reader.ts';
 
 function framesFrom(chunks: Buffer[], frameSize: number): Buffer[] {
@@ -41,4 +42,30 @@ test('an emitted frame is not overwritten by later bytes', () => {
 test('yuv420p frame size counts the quarter-size chroma planes, rounding odd sizes up', () => {
   assert.equal(yuv420pFrameSize(640, 360), 640 * 360 * 1.5);
   assert.equal(yuv420pFrameSize(3, 3), 9 + 2 * 4);
+});
+
+test('with a pool, frames fill pooled buffers that are reused once released and never while held', () => {
+  const pool = new FramePool(2, 2);
+  const frames: Buffer[] = [];
+  let keep: (() => void) | undefined;
+  const reader = new FrameReader(2, (f) => {
+    frames.push(f);
+    if (frames.length === 1) keep = pool.hold(f);
+    pool.release(f);
+  }, pool);
+  reader.push(Buffer.from([1, 1, 2, 2, 3]));
+  reader.push(Buffer.from([3, 4, 4]));
+  assert.deepEqual(frames[0], Buffer.from([1, 1]), 'the held frame keeps its bytes');
+  assert.ok(frames.slice(1).every((f) => f !== frames[0]), 'the held buffer is not reused');
+  assert.equal(frames[1], frames[2], 'a released buffer is reused for the next frame');
+  assert.deepEqual(frames[3], Buffer.from([4, 4]));
+  assert.equal(pool.overflows, 0);
+  keep!();
+  reader.push(Buffer.from([5, 5]));
+  assert.ok(frames[4] === frames[0] || frames[4] === frames[1], 'only pooled buffers are used');
+  assert.deepEqual(frames[4], Buffer.from([5, 5]));
+});
+
+test('a pool must match the frame size', () => {
+  assert.throws(() => new FrameReader(4, () => {}, new FramePool(2)), RangeError);
 });

@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<(args: string[]) => Promise<void>>> 
   login: async () => (await import('./login.ts')).benchLogin,
   notify: async () => (await import('./notify.ts')).benchNotify,
   scale: async () => (await import('./scale.ts')).benchScale,
+  soak: async () => (await import('./soak.ts')).benchSoak,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -54,6 +54,8 @@ export async function openStorage(
   const index = new StorageIndex(db);
   let stopping = false;
   let reconciled = index.takeCleanShutdown();
+  const abandoned = index.closeAbandonedEvents();
+  if (abandoned > 0) logger.warn({ events: abandoned }, 'storage: closed events the last run left open (it stopped while they ran)');
   let reconciliation: Promise<RecoveryReport> | undefined;
   if (reconciled) logger.info('storage: last shutdown was clean; the directory is not walked');
   else {

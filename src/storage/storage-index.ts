@@ -85,6 +85,18 @@ export class StorageIndex {
     return this.sql(`SELECT ${FILE_COLUMNS} FROM files WHERE event_id = ? ORDER BY start_ms`).all(eventId) as FileRow[];
   }
 
+  /**
+   * Ends events a previous run left open (a crash or kill -9 gives them no end): at the end of
+   * their last stored file, else at their start. An open event protects all later footage of its
+   * camera from retention, so none may survive into a new run. Returns how many were closed.
+   */
+  closeAbandonedEvents(): number {
+    return this.sql(
+      `UPDATE events SET end_ms = MAX(start_ms, COALESCE((SELECT MAX(f.end_ms) FROM files f WHERE f.event_id = events.id), start_ms))
+       WHERE end_ms IS NULL`,
+    ).run().changes;
+  }
+
   upsertEvent(event: Omit<EventRow, 'kept'>): void {
     this
       .sql(

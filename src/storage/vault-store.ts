@@ -87,13 +87,18 @@ export class VaultStore {
     const dest = this.pathOf(name);
     await mkdir(dirname(dest), { recursive: true });
     for (let attempt = 0; ; attempt++) {
+      let unindexed = false;
       try {
         const { encryptedBytes } = await encrypt(dest);
+        unindexed = true;
         const row: FileRow = { name, camera: file.camera, kind: file.kind, startMs: file.startMs, endMs: file.endMs, size: encryptedBytes, eventId: file.eventId ?? null };
         this.opts.index.addFile(row);
+        unindexed = false;
         this.opts.onStored?.(row);
         return row;
       } catch (err) {
+        // Never leave a vault file the index does not know (e.g. the index itself hit a full disk).
+        if (unindexed) await unlink(dest).catch(() => undefined);
         const diskFull = isDiskFull(err);
         if (diskFull && attempt === 0 && this.opts.onDiskFull) {
           this.opts.logger.error({ file: name }, 'storage full: deleting old footage by retention policy, then retrying');
@@ -112,5 +117,5 @@ export class VaultStore {
 
 function isDiskFull(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || /short write/.test((err as Error).message);
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || /short write/.test((err as Error).message);
 }

@@ -54,8 +54,11 @@ test('the whole system in a browser: setup → live view plays → a person beco
 
     await waitFor('a person event with its files', () => volet.storage.index.allFiles().some((f) => f.kind === 'snapshot'), 90_000);
     const snapshot = volet.storage.index.allFiles().find((f) => f.kind === 'snapshot')!;
+    await waitFor('the event to end and the segments after it', () => {
+      const ended = volet.storage.index.event(snapshot.eventId!)!;
+      return ended.endMs !== null && volet.storage.index.segmentsBetween('porch', ended.endMs, ended.endMs + 2000).length > 0;
+    }, 60_000);
     const event = volet.storage.index.event(snapshot.eventId!)!;
-    await waitFor('the segments after the event', () => volet.storage.index.segmentsBetween('porch', event.endMs!, event.endMs! + 2000).length > 0, 30_000);
 
     await page.goto(`${url}/#/events`);
     await page.getByRole('heading', { name: /Vault locked/ }).waitFor();

@@ -102,3 +102,51 @@ test('crash reconciliation reads the newest days until one matches and the oldes
     t.cleanup();
   }
 });
+
+test('events a crashed run left open are ended at their last file at the next start, so retention can reach later footage', async () => {
+  const t = tempVoletConfig('');
+  try {
+    await initTestVault(t.storageDir);
+    const now = Date.now();
+    let storage = await openStorage(t.config, silent);
+    await storage.reconciliation;
+    storage.index.upsertEvent({ id: 'ev-open', camera: 'porch', startMs: now - 60_000, endMs: null });
+    await storage.store!.storeBuffer(Buffer.alloc(100, 1), { camera: 'porch', kind: 'snapshot', startMs: now - 58_000, endMs: now - 50_000, eventId: 'ev-open' });
+    storage.index.upsertEvent({ id: 'ev-bare', camera: 'porch', startMs: now - 30_000, endMs: null });
+    storage.index.upsertEvent({ id: 'ev-done', camera: 'porch', startMs: now - 20_000, endMs: now - 10_000 });
+    // The process dies while both events run: no close().
+    storage.retention?.stop();
+    await storage.retention?.idle();
+    storage.db.close();
+
+    storage = await openStorage(t.config, silent);
+    assert.equal(storage.index.event('ev-open')!.endMs, now - 50_000, 'ended at the end of its last file');
+    assert.equal(storage.index.event('ev-bare')!.endMs, now - 30_000, 'no file: ended at its start');
+    assert.equal(storage.index.event('ev-done')!.endMs, now - 10_000, 'a finished event is unchanged');
+    await storage.close();
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a vault file whose index row cannot be written is removed, never left unindexed', async () => {
+  const t = tempVoletConfig('');
+  try {
+    await initTestVault(t.storageDir);
+    const storage = await openStorage(t.config, silent);
+    await storage.reconciliation;
+    const addFile = storage.index.addFile.bind(storage.index);
+    storage.index.addFile = () => {
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    };
+    const startMs = Date.now() - 10_000;
+    const row = await storage.store!.storeBuffer(Buffer.alloc(100, 3), { camera: 'porch', kind: 'segment', startMs, endMs: startMs + 4000 });
+    storage.index.addFile = addFile;
+    assert.equal(row, undefined);
+    const name = vaultFileName({ camera: 'porch', kind: 'segment', startMs, endMs: startMs + 4000 });
+    assert.equal(existsSync(join(t.storageDir, name)), false, 'no unindexed vault file');
+    await storage.close();
+  } finally {
+    t.cleanup();
+  }
+});

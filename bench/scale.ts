@@ -100,8 +100,9 @@ export async function benchScale(args: string[]): Promise<void> {
 
   warnIfDistIsStale();
   const writeConfig = runConfig(root, opts, build.manifest);
-  const first = await measureStart(writeConfig, opts, 'start after a crash (background reconciliation)');
-  const second = await measureStart(writeConfig, opts, 'restart after a clean stop');
+  const admin = benchAdmin(root);
+  const first = await measureStart(writeConfig, admin, opts, 'start after a crash (background reconciliation)');
+  const second = await measureStart(writeConfig, admin, opts, 'restart after a clean stop');
   const index = await measureIndexInChild(root, opts, build.manifest);
 
   print('');
@@ -249,9 +250,19 @@ interface StartResult {
   peakRss: number;
 }
 
-const ADMIN = { username: 'bench', password: 'scale benchmark password' };
+interface Admin {
+  username: string;
+  password: string;
+}
 
-async function measureStart(writeConfig: (port: number, cache: string) => string, opts: Options, label: string): Promise<StartResult> {
+/** The bench's administrator: a random password made once per cached directory, kept there (0600). */
+function benchAdmin(root: string): Admin {
+  const file = join(root, 'bench-admin-password');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  return { username: 'bench', password: readFileSync(file, 'utf8') };
+}
+
+async function measureStart(writeConfig: (port: number, cache: string) => string, admin: Admin, opts: Options, label: string): Promise<StartResult> {
   const port = await freePort();
   const cache = mkdtempSync('/dev/shm/volet-scale-');
   const configFile = writeConfig(port, cache);
@@ -278,7 +289,7 @@ async function measureStart(writeConfig: (port: number, cache: string) => string
     }
     if (result.ms === undefined && child.exitCode !== null) throw new Error(`volet run exited with ${child.exitCode}:\n${output}`);
     if (result.ms !== undefined) {
-      const cookie = await signIn(`http://127.0.0.1:${port}`, output);
+      const cookie = await signIn(`http://127.0.0.1:${port}`, output, admin);
       let worst = 0;
       const until = performance.now() + opts.settleS * 1000;
       while (performance.now() < until) {
@@ -319,11 +330,11 @@ function warnIfDistIsStale(): void {
 }
 
 /** An administrator session: created with the setup code the first time, signed in afterwards. */
-async function signIn(base: string, log: string): Promise<string> {
+async function signIn(base: string, log: string, admin: Admin): Promise<string> {
   const code = /setup code: ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})/.exec(log)?.[1];
   const res = code
-    ? await fetch(`${base}/api/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ setupCode: code, ...ADMIN }) })
-    : await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+    ? await fetch(`${base}/api/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ setupCode: code, ...admin }) })
+    : await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(admin) });
   const cookie = res.headers.get('set-cookie')?.split(';')[0];
   if (!res.ok || !cookie) throw new Error(`signing in as the bench administrator failed: ${res.status} ${await res.text()}`);
   return cookie;

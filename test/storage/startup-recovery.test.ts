@@ -26,6 +26,13 @@ function leaveCrashDebris(storageDir: string, index: StorageIndex, stored: FileR
   return { lost, tmp, stale };
 }
 
+/** A crash: the process ends without close(), so the clean-shutdown marker cleared at open stays cleared. */
+async function dieWithoutClosing(storage: Awaited<ReturnType<typeof openStorage>>): Promise<void> {
+  storage.retention?.stop();
+  await storage.retention?.idle();
+  storage.db.close();
+}
+
 test('after a clean shutdown the directory is not read; after a crash it is reconciled in the background while files are stored', async () => {
   const t = tempVoletConfig('');
   try {
@@ -43,10 +50,7 @@ test('after a clean shutdown the directory is not read; after a crash it is reco
     assert.ok(existsSync(join(t.storageDir, debris.tmp)), 'the temp file was not seen');
     assert.equal(storage.index.file(debris.lost), undefined, 'the unindexed file was not seen');
     assert.ok(storage.index.file(debris.stale), 'the stale row was not checked');
-    // A crash: the process ends without close(), the marker cleared at open stays cleared.
-    storage.retention?.stop();
-    await storage.retention?.idle();
-    storage.db.close();
+    await dieWithoutClosing(storage);
 
     storage = await openStorage(t.config, silent);
     assert.ok(storage.reconciliation, 'an unclean start reconciles');
@@ -114,10 +118,7 @@ test('events a crashed run left open are ended at their last file at the next st
     await storage.store!.storeBuffer(Buffer.alloc(100, 1), { camera: 'porch', kind: 'snapshot', startMs: now - 58_000, endMs: now - 50_000, eventId: 'ev-open' });
     storage.index.upsertEvent({ id: 'ev-bare', camera: 'porch', startMs: now - 30_000, endMs: null });
     storage.index.upsertEvent({ id: 'ev-done', camera: 'porch', startMs: now - 20_000, endMs: now - 10_000 });
-    // The process dies while both events run: no close().
-    storage.retention?.stop();
-    await storage.retention?.idle();
-    storage.db.close();
+    await dieWithoutClosing(storage); // while both events run
 
     storage = await openStorage(t.config, silent);
     assert.equal(storage.index.event('ev-open')!.endMs, now - 50_000, 'ended at the end of its last file');

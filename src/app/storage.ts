@@ -92,7 +92,7 @@ export async function openStorage(
   };
   const attach = async (): Promise<Vault> => {
     const vault = await Vault.open(dir, vaultOptions);
-    const store = new VaultStore({ dir, index, publicKey: vault.publicKey, logger, onStored, onDiskFull: async () => void (await retention.runOnce()) });
+    const store = new VaultStore({ dir, index, publicKey: vault.publicKey, logger, onStored, onDiskFull: (headroomBytes) => retention.makeRoom(headroomBytes) });
     const retention = new RetentionRunner({ store, index, retention: config.storage.retention, eventPaddingMs: { before: padding * 1000, after: padding * 1000 }, logger });
     retention.start();
     Object.assign(storage, { vault, store, retention });

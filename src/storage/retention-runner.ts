@@ -50,12 +50,23 @@ export class RetentionRunner {
   }
 
   /** One pass; concurrent callers share the pass under way. */
-  runOnce(nowMs = Date.now()): Promise<RetentionReport> {
-    this.running ??= this.pass(nowMs).finally(() => (this.running = undefined));
+  runOnce(nowMs = Date.now(), headroomBytes = 0): Promise<RetentionReport> {
+    this.running ??= this.pass(nowMs, headroomBytes).finally(() => (this.running = undefined));
     return this.running;
   }
 
-  private async pass(nowMs: number): Promise<RetentionReport> {
+  /**
+   * A write failed for lack of space: after any pass under way, one pass that frees the floor plus
+   * `headroomBytes` (the floor alone may be a few seconds of writing on a small disk). Resolves
+   * false when a retry is pointless: nothing could be deleted and the room is still missing.
+   */
+  async makeRoom(headroomBytes: number): Promise<boolean> {
+    await this.idle();
+    const report = await this.runOnce(Date.now(), headroomBytes);
+    return report.deletedBytes > 0 || report.shortfallBytes === 0;
+  }
+
+  private async pass(nowMs: number, headroomBytes: number): Promise<RetentionReport> {
     const { store, index, retention, logger } = this.opts;
     const fs = await statfs(store.dir);
     const report = await runRetentionPass({
@@ -64,7 +75,7 @@ export class RetentionRunner {
       policy: {
         continuousDays: retention.continuousDays,
         eventDays: retention.eventDays,
-        minFreeBytes: retentionFloorBytes(retention, fs.blocks * fs.bsize),
+        minFreeBytes: retentionFloorBytes(retention, fs.blocks * fs.bsize) + headroomBytes,
         maxBytes: retention.maxSizeGb === undefined ? undefined : retention.maxSizeGb * 1e9,
         eventPaddingMs: this.opts.eventPaddingMs,
       },

@@ -1,4 +1,4 @@
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { encryptBuffer, encryptFile } from '../vault/files.ts';
@@ -6,14 +6,21 @@ import { vaultFileName, type StoredFileName } from './file-names.ts';
 import type { FileRow, StorageIndex } from './storage-index.ts';
 
 const REMOVE_CHUNK = 64;
+/** Retries of a write that failed for lack of space, each after a retention pass. */
+const DISK_FULL_RETRIES = 3;
+/**
+ * Room asked of retention per retry, in multiples of the failed file: other cameras keep writing
+ * into the space freed for this one.
+ */
+const HEADROOM_FILES = 4;
 
 export interface VaultStoreOptions {
   dir: string;
   index: StorageIndex;
   publicKey: Uint8Array;
   logger: Logger;
-  /** Called once when a write fails for lack of space, before the single retry: free space now. */
-  onDiskFull?: () => Promise<void>;
+  /** Called when a write fails for lack of space, before each retry: free this many bytes beyond the floor now; false: retrying is pointless. */
+  onDiskFull?: (headroomBytes: number) => Promise<boolean>;
   /** Told about every file once it is stored and indexed (backup queues it). */
   onStored?: (row: FileRow) => void;
 }
@@ -36,14 +43,15 @@ export class VaultStore {
   /** Encrypts a plaintext file from the RAM cache into storage; the plaintext is always deleted. */
   async storeFile(plaintextPath: string, file: StoredFileName): Promise<FileRow | undefined> {
     try {
-      return await this.write(file, (dest) => encryptFile(plaintextPath, dest, this.opts.publicKey, file.kind));
+      const { size } = await stat(plaintextPath);
+      return await this.write(file, size, (dest) => encryptFile(plaintextPath, dest, this.opts.publicKey, file.kind));
     } finally {
       await unlink(plaintextPath).catch(() => {});
     }
   }
 
   async storeBuffer(plaintext: Uint8Array, file: StoredFileName): Promise<FileRow | undefined> {
-    return this.write(file, (dest) => encryptBuffer(plaintext, dest, this.opts.publicKey, file.kind));
+    return this.write(file, plaintext.byteLength, (dest) => encryptBuffer(plaintext, dest, this.opts.publicKey, file.kind));
   }
 
   /** Deletes the file first, then its row: a crash in between leaves a row that recovery drops. */
@@ -82,7 +90,7 @@ export class VaultStore {
     );
   }
 
-  private async write(file: StoredFileName, encrypt: (dest: string) => Promise<{ encryptedBytes: number }>): Promise<FileRow | undefined> {
+  private async write(file: StoredFileName, plaintextBytes: number, encrypt: (dest: string) => Promise<{ encryptedBytes: number }>): Promise<FileRow | undefined> {
     const name = vaultFileName(file);
     const dest = this.pathOf(name);
     await mkdir(dirname(dest), { recursive: true });
@@ -100,10 +108,9 @@ export class VaultStore {
         // Never leave a vault file the index does not know (e.g. the index itself hit a full disk).
         if (unindexed) await unlink(dest).catch(() => undefined);
         const diskFull = isDiskFull(err);
-        if (diskFull && attempt === 0 && this.opts.onDiskFull) {
-          this.opts.logger.error({ file: name }, 'storage full: deleting old footage by retention policy, then retrying');
-          await this.opts.onDiskFull();
-          continue;
+        if (diskFull && attempt < DISK_FULL_RETRIES && this.opts.onDiskFull) {
+          this.opts.logger.error({ file: name, attempt: attempt + 1 }, 'storage full: deleting old footage by retention policy, then retrying');
+          if (await this.opts.onDiskFull(HEADROOM_FILES * (plaintextBytes + 4096) * (attempt + 1))) continue;
         }
         this.opts.logger.error(
           { file: name, err: (err as Error).message },

@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { openDatabase } from '../src/storage/database.ts';
 import { StorageIndex, type FileRow } from '../src/storage/storage-index.ts';
 import { Vault } from '../src/vault/vault.ts';
@@ -18,7 +19,8 @@ import { processTree } from './proc-usage.ts';
  * the RAM cache on tmpfs. Between the first and the last quarter of the run, at seeded random
  * times, the harness kills the camera server and restarts it, stalls it (freeze/resume), and
  * `kill -9`s Volet and starts it again. Afterwards:
- * - recording gaps per camera from the index (next segment, or the end of the run, more than 1.5 ×
+ * - recording gaps per camera from every segment the index held during the run (read every few
+ *   seconds, as retention deletes most of them before the end): next segment, or the end of the run, more than 1.5 ×
  *   segment length after the previous segment started); a gap is explained by an outage when it
  *   begins between two segment lengths before the outage and its end, and recording is back within
  *   RECOVERY_MS of the outage's end;
@@ -37,6 +39,8 @@ const SAMPLE_MS = 5000;
 /** Volet's log of the last soak, kept after the work directory is removed. */
 const KEPT_LOG = '/tmp/volet-soak-last.log';
 const POLL_MS = 500;
+/** How often the harness reads the segment rows of the index (retention keeps each for minutes). */
+const INDEX_POLL_MS = 5000;
 /** Samples this close to a start or an outage are not used for drift: the process tree is not settled. */
 const SETTLE_MS = 30_000;
 /** Reconnect backoff (up to 16 s before the cap) plus a segment: how late recording may resume after an outage. */
@@ -122,6 +126,8 @@ export async function benchSoak(args: string[]): Promise<void> {
     const orphans: Orphan[] = [];
     volet.start();
     const poller = setInterval(() => pollCache(cache, opts.cameras, cacheFiles), POLL_MS);
+    const indexed = new Map<string, FileRow>();
+    const indexPoller = setInterval(() => readSegmentRows(join(storage, 'volet.db'), indexed), INDEX_POLL_MS);
     const sampler = setInterval(() => {
       const sample = volet.sample();
       if (sample) samples.push(sample);
@@ -134,6 +140,7 @@ export async function benchSoak(args: string[]): Promise<void> {
       await sleepUntil(startedMs + runMs);
     } finally {
       clearInterval(poller);
+      clearInterval(indexPoller);
       clearInterval(sampler);
     }
     pollCache(cache, opts.cameras, cacheFiles);
@@ -142,7 +149,8 @@ export async function benchSoak(args: string[]): Promise<void> {
     await camera.stop();
 
     const db = openDatabase(join(storage, 'volet.db'));
-    const rows = new StorageIndex(db).allFiles().filter((r) => r.kind === 'segment');
+    for (const row of new StorageIndex(db).allFiles()) if (row.kind === 'segment') indexed.set(row.name, row);
+    const rows = [...indexed.values()];
     // Events Volet never ended protect all later footage of their camera from retention.
     const openEvents = db.prepare('SELECT camera, start_ms AS startMs FROM events WHERE end_ms IS NULL ORDER BY start_ms').all() as { camera: string; startMs: number }[];
     db.close();
@@ -310,6 +318,23 @@ async function inflict(step: Step, camera: RtspCamera, volet: VoletProcess, orph
 const CACHE_FILE = /^(\d+)-(\d{6})\.ts$/;
 
 /** Every segment file ffmpeg opens in the cache (named `<spawn ms>-<seq>.ts` per ffmpeg run). */
+/** Adds the segment rows the index holds now (read-only, beside the running Volet) to `rows`. */
+function readSegmentRows(dbPath: string, rows: Map<string, FileRow>): void {
+  if (!existsSync(dbPath)) return;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    const found = db
+      .prepare("SELECT name, camera, kind, start_ms AS startMs, end_ms AS endMs, size, event_id AS eventId FROM files WHERE kind = 'segment'")
+      .all() as FileRow[];
+    for (const row of found) rows.set(row.name, row);
+  } catch {
+    // Volet is starting (or was just killed) and the index is busy: the next read gets these rows.
+  } finally {
+    db?.close();
+  }
+}
+
 function pollCache(cache: string, cameras: number, files: Map<string, CacheFile>): void {
   const now = Date.now();
   for (let i = 0; i < cameras; i++) {

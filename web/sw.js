@@ -2,7 +2,7 @@
 // (and says Volet is unreachable) instead of showing the browser's error page. API calls, live
 // video and recordings are never cached. The notifications module's worker replaces this one.
 const CACHE = 'volet-shell-v1';
-const SHELL = ['/', '/index.html', '/app.css', '/js/app.js', '/js/api.js', '/js/ui.js', '/js/live.js',
+const SHELL = ['/', '/index.html', '/app.css', '/js/app.js', '/js/api.js', '/js/ui.js', '/js/live.js', '/js/masks.js',
   '/js/pages/auth.js', '/js/pages/live.js', '/js/pages/events.js', '/js/pages/status.js', '/js/pages/admin.js',
   '/js/pages/account.js', '/manifest.webmanifest', '/icons/icon.svg', '/icons/icon-192.png'];
 

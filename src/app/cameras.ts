@@ -2,7 +2,7 @@ import type { VoletConfig } from '../config/schema.ts';
 import type { ObjectDetector } from '../detect/detector.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
-import { CameraPipeline } from '../pipeline/camera-pipeline.ts';
+import { CameraPipeline, type CameraPipelineOptions } from '../pipeline/camera-pipeline.ts';
 import type { DetectScheduler } from '../pipeline/detect-scheduler.ts';
 import type { ShutterController } from '../privacy/controller.ts';
 import type { ShutterChange } from '../privacy/types.ts';
@@ -19,6 +19,7 @@ export interface CamerasDeps {
   scheduler: DetectScheduler;
   storage: OpenStorage;
   shutter: ShutterController;
+  labelMasks?: CameraPipelineOptions['labelMasks'];
 }
 
 /**
@@ -33,12 +34,12 @@ export class Cameras implements Module {
   private readonly onShutter = (change: ShutterChange) => void (change.state === 'closed' ? this.close(change.camera) : this.open(change.camera));
 
   constructor(private readonly deps: CamerasDeps) {
-    const { config, detector, scheduler, bus, logger } = deps;
+    const { config, detector, scheduler, bus, logger, labelMasks } = deps;
     for (const [name, camera] of enabledCameras(config)) {
       const input = detector.inputSizeFor(camera.detect.width, camera.detect.height);
       this.pipelines.set(
         name,
-        new CameraPipeline({ name, camera, defaultObjects: config.detector.labels, scheduler, regionMinSide: Math.max(input.width, input.height), bus, logger }),
+        new CameraPipeline({ name, camera, defaultObjects: config.detector.labels, labelMasks, scheduler, regionMinSide: Math.max(input.width, input.height), bus, logger }),
       );
     }
   }

@@ -10,6 +10,7 @@ import { HealthMonitor } from '../health/monitor.ts';
 import type { Logger } from '../log/logger.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { NotifyRepository } from '../notify/repository.ts';
+import { LabelMaskRepository } from '../objects/label-masks.ts';
 import type { CameraPipeline } from '../pipeline/camera-pipeline.ts';
 import { DetectScheduler } from '../pipeline/detect-scheduler.ts';
 import { ShutterController } from '../privacy/controller.ts';
@@ -29,6 +30,7 @@ import { BackupService } from './backup.ts';
 import { Cameras, enabledCameras } from './cameras.ts';
 import { Lifecycle, type Module } from './lifecycle.ts';
 import { openStorage, type OpenStorage } from './storage.ts';
+import { resolveLabelFilters } from '../objects/label-filters.ts';
 
 export interface RunningVolet {
   bus: EventBus;
@@ -57,6 +59,7 @@ export interface Repositories extends WebRepositories {
   notify: NotifyRepository;
   shutter: ShutterRepository;
   backupQueue: BackupQueue;
+  labelMasks: LabelMaskRepository;
 }
 
 /** What storage tells the modules created after it: the vault locked, a vault file was written. */
@@ -93,7 +96,7 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
 
 export function createRepositories(storage: Pick<OpenStorage, 'db'>, config: Pick<VoletConfig, 'web'>): Repositories {
   const { db } = storage;
-  return { ...createWebRepositories(db, config.web), notify: new NotifyRepository(db), shutter: new ShutterRepository(db), backupQueue: new BackupQueue(db) };
+  return { ...createWebRepositories(db, config.web), notify: new NotifyRepository(db), shutter: new ShutterRepository(db), backupQueue: new BackupQueue(db), labelMasks: new LabelMaskRepository(db) };
 }
 
 interface ModuleDeps {
@@ -134,7 +137,7 @@ function createModules({ config, logger, opts, detector, storage, signals, repos
     Object.keys(config.backup.targets).length > 0
       ? new BackupService({ targets: config.backup.targets, storageDir: storage.dir, index: storage.index, vault: () => storage.vault, padding, queue: repositories.backupQueue, logger })
       : undefined;
-  const cameras = new Cameras({ config, bus, logger, detector, scheduler, storage, shutter });
+  const cameras = new Cameras({ config, bus, logger, detector, scheduler, storage, shutter, labelMasks: repositories.labelMasks });
   const web = opts.web === false ? undefined : new WebModule({ config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras });
 
   const forgetPlaintext = () => void recordings.forgetPlaintext();
@@ -235,6 +238,7 @@ class WebModule implements Module {
         vault,
         recordings,
         shutter: { state: (camera) => shutter.state(camera), set: (camera, state, by) => shutter.set(camera, state, by), auditsChanges: true },
+        labelMasks: repositories.labelMasks,
         apiRoutes: [
           { path: '/api/privacy', router: privacyRoutes(shutter, { privacy: config.privacy, logger, audit: repositories.audit }) },
           notificationRoutes(notifier, repositories.users),
@@ -257,7 +261,7 @@ class WebModule implements Module {
   }
 }
 
-function detectorOptions(config: VoletConfig, opts: StartOptions): Parameters<typeof createDetector>[0] {
+export function detectorOptions(config: VoletConfig, opts: StartOptions): Parameters<typeof createDetector>[0] {
   return {
     modelPath: resolveModelPath(config.detector.model, opts.modelsDir ?? defaultModelsDir()),
     threads: config.detector.threads,
@@ -287,10 +291,10 @@ function requireVault(vault: Vault | undefined): Vault {
 
 /** The detector reports every label some camera tracks, each at the lowest score any camera wants. */
 function allTrackedLabels(config: VoletConfig): Record<string, number> {
-  const labels: Record<string, number> = { ...config.detector.labels };
-  for (const camera of Object.values(config.cameras)) {
-    for (const [label, score] of Object.entries(camera.objects ?? {})) {
-      labels[label] = Math.min(labels[label] ?? 1, score);
+  const labels: Record<string, number> = {};
+  for (const settings of [config.detector.labels, ...Object.values(config.cameras).map((c) => c.objects ?? {})]) {
+    for (const [label, filter] of Object.entries(resolveLabelFilters(settings))) {
+      labels[label] = Math.min(labels[label] ?? 1, filter.minScore);
     }
   }
   return labels;

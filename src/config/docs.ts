@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { configSchema } from './schema.ts';
+import { defaultLabelFilter } from '../objects/label-filters.ts';
+import { configSchema, DEFAULT_LABELS } from './schema.ts';
 import { secretKindOf, type SecretKind } from './secret.ts';
 
 interface JsonSchema {
@@ -46,7 +47,29 @@ export function renderConfigDocs(): string {
     '| --- | --- | --- | --- |',
     ...rows,
     '',
+    ...labelDefaultsTable(),
+    '',
   ].join('\n');
+}
+
+/** The per-label defaults of `detector.labels.<name>` / `cameras.<name>.objects.<name>` filters. */
+function labelDefaultsTable(): string[] {
+  const fields = ['minScore', 'threshold', 'minArea', 'maxArea', 'minRatio', 'maxRatio'] as const;
+  const row = (label: string) => {
+    const filter = defaultLabelFilter(label);
+    return `| ${label} | ${fields.map((f) => (Number.isFinite(filter[f]) ? String(filter[f]) : 'no limit')).join(' | ')} |`;
+  };
+  return [
+    '## Label filter defaults',
+    '',
+    'A label given as a number sets its `minScore`; every field left out takes the default of its label.',
+    'How the filters decide, and how the defaults were measured: docs/DETECTION.md.',
+    '',
+    `| Label | ${fields.join(' | ')} |`,
+    `| --- |${' --- |'.repeat(fields.length)}`,
+    ...Object.keys(DEFAULT_LABELS).map(row),
+    row('any other label'),
+  ];
 }
 
 function walk(schema: JsonSchema, path: string, rows: string[], required: boolean): void {
@@ -59,7 +82,9 @@ function walk(schema: JsonSchema, path: string, rows: string[], required: boolea
   for (const [key, child] of Object.entries(node.properties ?? {})) {
     walk(child, path ? `${path}.${key}` : key, rows, (node.required ?? []).includes(key) && child.default === undefined);
   }
-  const entries = typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined;
+  const values = typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined;
+  // A map whose values are a scalar or an object (a label's score or its filter): list the object's keys.
+  const entries = values?.anyOf?.find((v) => v.type === 'object') ?? values;
   if (entries && (entries.type === 'object' || entries.oneOf)) walk(entries, `${path}.<name>`, rows, false);
   const variants = node.oneOf ?? [];
   const shared = (variants[0] ? Object.keys(variants[0].properties ?? {}) : []).filter(
@@ -95,6 +120,7 @@ function walkVariant(variant: JsonSchema, path: string, rows: string[], shared: 
 }
 
 function typeOf(node: JsonSchema): string {
+  if (node.anyOf) return node.anyOf.map(typeOf).join(' or ');
   if (node.prefixItems) return `[${node.prefixItems.map(typeOf).join(', ')}]`;
   if (node.enum) return node.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (node.type === 'array') return `list of ${node.items ? typeOf(node.items) : 'values'}`;

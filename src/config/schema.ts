@@ -3,6 +3,7 @@ import { backupTargetConfigSchema } from '../backup/create-target.ts';
 import { secret, secretUrl } from './secret.ts';
 import { httpOrigin, parseHostEntry } from '../notify/destinations.ts';
 import { selfHostedTargetSchema } from '../notify/self-hosted.ts';
+import { resolveLabelFilter } from '../objects/label-filters.ts';
 
 /** The whole configuration and every default lives here; docs/CONFIG.md and volet.example.yml follow it. */
 
@@ -32,9 +33,30 @@ export const DEFAULT_LABELS = {
   giraffe: 0.5,
 } as const satisfies Record<string, number>;
 
+const labelFilter = z.strictObject({
+  minScore: numBetween(0, 1).optional().describe('Detections below this score are not tracked.'),
+  threshold: numBetween(0, 1)
+    .optional()
+    .describe('A track becomes an event once the median of its last 10 scores reaches this (default per label, see the table below).'),
+  minArea: numBetween(0, 1).optional().describe('Smallest box, as a fraction of the frame (default per label).'),
+  maxArea: numBetween(0, 1).optional().describe('Largest box, as a fraction of the frame (default per label).'),
+  minRatio: numBetween(0, 1000).optional().describe('Smallest box width ÷ height (default per label).'),
+  maxRatio: numBetween(0, 1000).optional().describe('Largest box width ÷ height (default per label).'),
+  masks: z.array(polygonSchema).optional().describe('Polygons (detect-size pixels) where this label is ignored (box bottom centre inside).'),
+});
+
 const labelScores = z
-  .record(z.string().min(1), numBetween(0, 1))
-  .describe('Labels to track, each with its minimum score (0–1).');
+  .record(z.string().min(1), z.union([numBetween(0, 1), labelFilter]))
+  .superRefine((labels, ctx) => {
+    for (const [label, setting] of Object.entries(labels)) {
+      try {
+        resolveLabelFilter(label, setting);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: [label], message: (err as Error).message });
+      }
+    }
+  })
+  .describe('Labels to track: each a minimum score (0–1), or a filter { minScore, threshold, minArea, maxArea, minRatio, maxRatio, masks }.');
 
 const detectSchema = z
   .strictObject({
@@ -69,7 +91,7 @@ const cameraSchema = z.strictObject({
   main: rtspUrl.describe('Main (full resolution) RTSP stream, recorded without re-encoding.'),
   sub: rtspUrl.optional().describe('Sub (low resolution) RTSP stream used for detection; main is used when absent.'),
   detect: detectSchema,
-  objects: labelScores.optional().describe('Labels to track with their minimum score; defaults to detector.labels.'),
+  objects: labelScores.optional().describe('Labels to track on this camera (same form as detector.labels); defaults to detector.labels.'),
   motion: motionSchema,
   zones: z
     .record(z.string().regex(/^[a-z0-9_-]+$/i, 'zone names use letters, digits, - and _'), polygonSchema)

@@ -5,7 +5,10 @@ import type { Detection } from '../detect/detector.ts';
 import type { EventBus, ObjectEvent } from '../events/bus.ts';
 import type { Box } from '../geometry/box.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Polygon } from '../geometry/polygon.ts';
 import { MotionDetector } from '../motion/detector.ts';
+import { EventGate } from '../objects/event-gate.ts';
+import { rejectDetection, resolveLabelFilters, type LabelFilter, type LabelSetting } from '../objects/label-filters.ts';
 import { ObjectTracker, type TrackerUpdate } from '../track/tracker.ts';
 import type { Track } from '../track/track.ts';
 import type { DetectScheduler } from './detect-scheduler.ts';
@@ -15,8 +18,10 @@ import { encodeSnapshot, type Yuv420Image } from './snapshot.ts';
 export interface CameraPipelineOptions {
   name: string;
   camera: CameraConfig;
-  /** Label → min score when the camera does not list its own objects. */
-  defaultObjects: Record<string, number>;
+  /** Labels to track when the camera does not list its own objects. */
+  defaultObjects: Record<string, LabelSetting>;
+  /** Masks users added from the viewer ("not a dog"), per label, beside the configured ones. */
+  labelMasks?: { masksFor(camera: string): ReadonlyMap<string, readonly Polygon[]> };
   scheduler: DetectScheduler;
   /** The detector's input side: detection regions are never smaller. */
   regionMinSide: number;
@@ -36,12 +41,16 @@ interface BestFrame {
   score: number;
 }
 
-/** One camera: frames → motion → detection regions → shared detector → tracker → events on the bus. */
+/**
+ * One camera: frames → motion → detection regions → shared detector → label filters → tracker →
+ * event gate → events on the bus.
+ */
 export class CameraPipeline {
   readonly supervisor: CameraSupervisor;
   private readonly motion: MotionDetector;
   private readonly tracker: ObjectTracker;
-  private readonly objects: Record<string, number>;
+  private readonly gate: EventGate;
+  private readonly filters: Record<string, LabelFilter>;
   private readonly best = new Map<string, BestFrame>();
   private lastFullFrameAt = 0;
   private lastFrameAt = 0;
@@ -51,7 +60,8 @@ export class CameraPipeline {
 
   constructor(private readonly opts: CameraPipelineOptions) {
     const { camera, name } = opts;
-    this.objects = camera.objects ?? opts.defaultObjects;
+    this.filters = resolveLabelFilters(camera.objects ?? opts.defaultObjects);
+    this.gate = new EventGate({ threshold: (label) => this.filters[label]?.threshold });
     this.supervisor = new CameraSupervisor({
       camera: name,
       url: camera.sub ?? camera.main,
@@ -108,18 +118,28 @@ export class CameraPipeline {
     this.opts.scheduler.submit({
       frame,
       regions,
-      onResult: (detections) => this.onDetections(detections, frame),
+      onResult: (detections) => this.onDetections(detections, frame, result.calibrating ? null : result.boxes),
       onDropped: () => this.supervisor.countDropped(),
     });
   }
 
-  private onDetections(detections: Detection[], frame: Frame): void {
+  private onDetections(detections: Detection[], frame: Frame, motion: readonly Box[] | null): void {
     if (frame.timestamp < this.trackerClock) return;
     this.trackerClock = frame.timestamp;
+    const userMasks = this.opts.labelMasks?.masksFor(this.opts.name);
     const wanted = detections
-      .filter((d) => d.score >= (this.objects[d.label] ?? Infinity))
-      .map((d) => ({ label: d.label, score: d.score, box: toBox(d.box) }));
+      .map((d) => ({ label: d.label, score: d.score, box: toBox(d.box) }))
+      .filter((d) => {
+        const filter = this.filters[d.label];
+        return filter !== undefined && rejectDetection(d, filter, frame, userMasks?.get(d.label)) === undefined;
+      });
     const update = this.tracker.update(wanted, frame.timestamp);
+    this.keepBestViews(update, frame);
+    this.publish(this.gate.update(update, motion), update);
+  }
+
+  /** Every confirmed track's best view so far, kept until it ends (an event's snapshot comes from it). */
+  private keepBestViews(update: TrackerUpdate, frame: Frame): void {
     for (const track of [...update.started, ...update.updated]) {
       const best = this.best.get(track.id);
       if (!best) this.best.set(track.id, { frame: copyOf(frame), box: track.bestBox, score: track.topScore });
@@ -129,15 +149,17 @@ export class CameraPipeline {
         best.score = track.topScore;
       }
     }
-    this.publish(update);
   }
 
   private endAll(): void {
     this.trackerClock = Math.max(this.trackerClock, this.lastFrameAt);
-    this.publish(this.tracker.flush(this.trackerClock));
+    const update = this.tracker.flush(this.trackerClock);
+    this.publish(this.gate.update(update, null), update);
   }
 
-  private publish(update: TrackerUpdate): void {
+  /** `update`: the events; `tracked`: the tracker's update they came from (its ended tracks' views go). */
+  private publish(update: TrackerUpdate, tracked: TrackerUpdate): void {
+    for (const track of tracked.ended) if (!update.ended.some((e) => e.id === track.id)) this.best.delete(track.id);
     const { bus, logger, name } = this.opts;
     for (const track of update.started) {
       const event = this.toEvent(track);

@@ -226,10 +226,34 @@ const retentionAndStartup: Migration = {
 };
 
 /**
+ * Per-label masks users draw from the viewer ("not a dog" around a fire hydrant): polygons in
+ * detect-size pixels (JSON [[x, y], …], as zones and motion masks in the config) where that label
+ * never makes an event on that camera. `event_id` names the event the mask was proposed from.
+ */
+const labelMasks: Migration = {
+  version: 3,
+  name: 'label masks',
+  up(db) {
+    db.exec(`
+      CREATE TABLE label_masks (
+        id TEXT PRIMARY KEY,
+        camera TEXT NOT NULL,
+        label TEXT NOT NULL,
+        polygon TEXT NOT NULL,
+        event_id TEXT,
+        created_by TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE INDEX label_masks_by_camera ON label_masks (camera);
+    `);
+  },
+};
+
+/**
  * Every migration, in order. Append new ones at the end with the next version number, and give
  * test/storage/migrations.test.ts rows valid at the new version (ROWS_AT_VERSION).
  */
-export const MIGRATIONS: readonly Migration[] = [initialSchema, retentionAndStartup];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, retentionAndStartup, labelMasks];
 
 export const LATEST_VERSION = MIGRATIONS.length;
 

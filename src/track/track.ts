@@ -9,7 +9,11 @@ export interface Track {
   box: Box;
   /** Score of the latest detection. */
   score: number;
+  /** Scores of the latest detections, oldest first (at most `SCORE_HISTORY`). */
+  recentScores: number[];
   topScore: number;
+  /** Box of the first detection. */
+  firstBox: Box;
   /** Box of the detection with the top score: the one to take the snapshot from. */
   bestBox: Box;
   /** Timestamp (ms) of the frame of `bestBox`. */
@@ -41,6 +45,9 @@ export interface TrackSettings {
   stationaryAfterMs: number;
 }
 
+/** Detections whose scores a track remembers (Frigate's score history). */
+export const SCORE_HISTORY = 10;
+
 /** How much a new velocity measurement moves the smoothed velocity. */
 const VELOCITY_SMOOTHING = 0.5;
 
@@ -50,8 +57,10 @@ export class TrackState {
   readonly label: string;
   box: Box;
   score: number;
+  readonly recentScores: number[] = [];
   topScore: number;
   bestBox: Box;
+  readonly firstBox: Box;
   bestSeen: number;
   readonly firstSeen: number;
   lastSeen: number;
@@ -67,7 +76,8 @@ export class TrackState {
     this.label = detection.label;
     this.box = { ...detection.box };
     this.score = this.topScore = detection.score;
-    this.bestBox = this.box;
+    this.recentScores.push(detection.score);
+    this.bestBox = this.firstBox = this.box;
     this.firstSeen = this.lastSeen = this.bestSeen = timestampMs;
     this.restingBox = this.box;
     this.restingSince = timestampMs;
@@ -95,6 +105,8 @@ export class TrackState {
     }
     this.box = { ...detection.box };
     this.score = detection.score;
+    this.recentScores.push(detection.score);
+    if (this.recentScores.length > SCORE_HISTORY) this.recentScores.shift();
     this.lastSeen = timestampMs;
     this.hits++;
     if (detection.score > this.topScore) {
@@ -116,7 +128,9 @@ export class TrackState {
       label: this.label,
       box: { ...this.box },
       score: this.score,
+      recentScores: [...this.recentScores],
       topScore: this.topScore,
+      firstBox: { ...this.firstBox },
       bestBox: { ...this.bestBox },
       bestSeen: this.bestSeen,
       firstSeen: this.firstSeen,

@@ -21,6 +21,8 @@ export type AuditAction =
   | 'vault_lock'
   | 'shutter_changed'
   | 'event_kept'
+  | 'label_mask_added'
+  | 'label_mask_removed'
   | 'settings_changed';
 
 export interface AuditEntry {

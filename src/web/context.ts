@@ -4,6 +4,7 @@ import { parseCookie, stringifySetCookie } from 'cookie';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
+import type { LabelMaskRepository } from '../objects/label-masks.ts';
 import type { CameraInfo, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
 import type { AuditLog } from './audit.ts';
 import type { PasswordHasher } from './auth/password.ts';
@@ -30,6 +31,8 @@ export interface WebContext {
   vault: VaultAccess;
   recordings?: RecordingsAccess;
   shutter?: ShutterAccess;
+  /** Per-label masks; the same instance the camera pipelines read, so a change applies at once. */
+  labelMasks: LabelMaskRepository;
   secureCookies: boolean;
   cookieName: string;
 }

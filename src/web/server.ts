@@ -5,6 +5,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import type { VoletConfig } from '../config/schema.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
+import type { LabelMaskRepository } from '../objects/label-masks.ts';
 import type { Db } from '../storage/database.ts';
 import type { CameraInfo, HealthAccess, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
 import { AuditLog, type AuditAction } from './audit.ts';
@@ -19,6 +20,7 @@ import { LiveHub, type LiveFormat } from './live/hub.ts';
 import { SocketGateway } from './live/sockets.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes, healthzHandler } from './routes/health.ts';
+import { labelMaskRoutes } from './routes/label-masks.ts';
 import { cameraRoutes } from './routes/cameras.ts';
 import { userRoutes } from './routes/users.ts';
 import { securityHeaders, staticRoutes } from './static.ts';
@@ -54,6 +56,8 @@ export interface WebDeps {
   vault: VaultAccess;
   recordings?: RecordingsAccess;
   shutter?: ShutterAccess;
+  /** Per-label masks ("not a dog" here), shared with the camera pipelines that apply them. */
+  labelMasks: LabelMaskRepository;
   health: HealthAccess;
   /**
    * More API routers from other modules, either
@@ -121,6 +125,7 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
     vault: deps.vault,
     recordings: deps.recordings,
     shutter: deps.shutter,
+    labelMasks: deps.labelMasks,
     secureCookies: config.https,
     cookieName: config.https ? '__Host-volet_session' : 'volet_session',
   };
@@ -144,6 +149,7 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
   api.use(healthRoutes(ctx, deps.health));
   api.use(userRoutes(ctx));
   api.use(cameraRoutes(ctx));
+  api.use(labelMaskRoutes(ctx));
   const guards: RouteGuards = {
     session: requireSession(ctx),
     admin: requireAdmin,

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { BackupQueue } from '../../src/backup/queue.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { NotifyRepository } from '../../src/notify/repository.ts';
+import { LabelMaskRepository } from '../../src/objects/label-masks.ts';
 import { ShutterRepository } from '../../src/privacy/repository.ts';
 import { openDatabase, type Db } from '../../src/storage/database.ts';
 import { LATEST_VERSION, MIGRATIONS, NewerSchemaError, migrate, schemaVersion, type Migration } from '../../src/storage/migrations.ts';
@@ -30,6 +31,11 @@ const ROWS_BEFORE_MIGRATIONS =
 const ROWS_AT_VERSION = new Map<number, string>([
   [1, ROWS_BEFORE_MIGRATIONS],
   [2, `${ROWS_BEFORE_MIGRATIONS}\nINSERT INTO storage_state VALUES (1, 1764000000000);`],
+  [
+    3,
+    `${ROWS_BEFORE_MIGRATIONS}\nINSERT INTO storage_state VALUES (1, 1764000000000);\n` +
+      `INSERT INTO label_masks VALUES ('m1', 'front', 'dog', '[[10,20],[60,20],[60,90],[10,90]]', NULL, 'alice', 1764000000000);`,
+  ],
 ]);
 
 const EVERY_TABLE = [
@@ -39,6 +45,7 @@ const EVERY_TABLE = [
   'events',
   'files',
   'health_probe',
+  'label_masks',
   'notify_rules',
   'notify_targets',
   'notify_vapid',
@@ -112,6 +119,7 @@ test('a fresh database ends at the latest version with every table, and each rep
     assert.equal(new NotifyRepository(db).vapidKeys(1).publicKey.length > 0, true);
     assert.equal(new ShutterRepository(db).states().size, 0);
     new BackupQueue(db);
+    assert.deepEqual(new LabelMaskRepository(db).list(), []);
     db.close();
 
     const reopened = openDatabase(join(dir, 'volet.db'), logger);

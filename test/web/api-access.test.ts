@@ -10,6 +10,12 @@ const ROLES: Role[] = ['admin', 'viewer', 'live', 'anonymous'];
 let server: TestServer;
 const clients = {} as Record<Role, Client>;
 let userSeq = 0;
+let porchMaskId = '';
+const MASK = [
+  [0, 0],
+  [40, 0],
+  [40, 40],
+] as [number, number][];
 
 before(async () => {
   const clip = await staticClip({ seconds: 4 });
@@ -19,8 +25,9 @@ before(async () => {
   clients.live = await userClient(server, clients.admin, 'liam', { porch: 'live' });
   clients.anonymous = new Client(server.url);
   await userClient(server, clients.admin, 'target', { porch: 'live' });
-  server.recordings.add({ id: 'ev-porch-1', camera: 'porch', label: 'person', start: Date.now() - 60_000 });
-  server.recordings.add({ id: 'ev-garden-1', camera: 'garden', label: 'cat', start: Date.now() - 30_000 });
+  server.recordings.add({ id: 'ev-porch-1', camera: 'porch', label: 'person', start: Date.now() - 60_000, box: { x: 10, y: 10, width: 50, height: 100 } });
+  server.recordings.add({ id: 'ev-garden-1', camera: 'garden', label: 'cat', start: Date.now() - 30_000, box: { x: 10, y: 10, width: 50, height: 50 } });
+  porchMaskId = server.labelMasks.add({ camera: 'porch', label: 'dog', polygon: MASK, createdBy: 'alice' }).id;
 });
 
 after(async () => {
@@ -61,6 +68,13 @@ const table: Row[] = [
   { route: 'GET garden clip', call: (c) => c.get('/api/events/ev-garden-1/clip'), expect: allowed(200, 403, 403) },
   { route: 'PUT porch kept', call: (c) => c.put('/api/events/ev-porch-1/kept', { kept: true }), expect: allowed(200, 200, 403) },
   { route: 'PUT garden kept', call: (c) => c.put('/api/events/ev-garden-1/kept', { kept: true }), expect: allowed(200, 403, 403) },
+  { route: 'GET porch label masks', call: (c) => c.get('/api/cameras/porch/label-masks'), expect: allowed(200, 200, 403) },
+  { route: 'GET garden label masks', call: (c) => c.get('/api/cameras/garden/label-masks'), expect: allowed(200, 403, 403) },
+  { route: 'GET porch mask proposal', call: (c) => c.get('/api/events/ev-porch-1/mask-proposal'), expect: allowed(200, 200, 403) },
+  { route: 'GET garden mask proposal', call: (c) => c.get('/api/events/ev-garden-1/mask-proposal'), expect: allowed(200, 403, 403) },
+  { route: 'POST porch label mask', call: (c) => c.post('/api/cameras/porch/label-masks', { label: 'dog', polygon: MASK, eventId: 'ev-porch-1' }), expect: allowed(201, 403, 403) },
+  { route: 'POST garden label mask', call: (c) => c.post('/api/cameras/garden/label-masks', { label: 'cat', polygon: MASK }), expect: allowed(201, 403, 403) },
+  { route: 'DELETE a label mask', call: (c) => c.delete(`/api/label-masks/${porchMaskId}`), expect: allowed(204, 403, 403) },
   { route: 'GET /api/storage', call: (c) => c.get('/api/storage'), expect: allowed(200, 200, 403) },
   { route: 'PUT porch shutter', call: (c) => c.put('/api/cameras/porch/shutter', { state: 'open' }), expect: allowed(200, 200, 403) },
   { route: 'PUT garden shutter', call: (c) => c.put('/api/cameras/garden/shutter', { state: 'open' }), expect: allowed(200, 403, 403) },

@@ -11,6 +11,7 @@ import sodium from 'libsodium-wrappers-sumo';
 import { EventBus, type CameraStatus } from '../../src/events/bus.ts';
 import { assessHealth, type HealthReport } from '../../src/health/assess.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { LabelMaskRepository } from '../../src/objects/label-masks.ts';
 import { openDatabase, type Db } from '../../src/storage/database.ts';
 import type {
   CameraInfo,
@@ -163,6 +164,7 @@ export interface TestServer extends WebServer {
   recordings: MemoryRecordings;
   shutter: MemoryShutter;
   health: MemoryHealth;
+  labelMasks: LabelMaskRepository;
   /** Everything the server logged, for "no secret in the log" checks. */
   log(): string;
   stop(): Promise<void>;
@@ -203,6 +205,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
   const cameras = (): CameraInfo[] =>
     Object.keys(sources).map((name) => ({ name, status: cameraStatus(name), detect: opts.detect ?? { width: 640, height: 360 } }));
   const health = new MemoryHealth(() => Object.keys(sources), vault, shutter);
+  const labelMasks = new LabelMaskRepository(db);
   const config = {
     host: '127.0.0.1',
     port: 0,
@@ -224,6 +227,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     vault,
     recordings,
     shutter,
+    labelMasks,
     health,
     apiRoutes: opts.apiRoutes,
     security: { passwordStrength: 'minimum', throttle: opts.throttle },
@@ -237,6 +241,7 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     recordings,
     shutter,
     health,
+    labelMasks,
     log: () => lines.join(''),
     async stop() {
       await server.close();

@@ -1,4 +1,5 @@
 import { get, post, put } from '../api.js';
+import { notALabelButton } from '../masks.js';
 import { clear, field, form, formatTime, h, lockIcon, page, toast } from '../ui.js';
 
 /** The "vault locked — enter passphrase" state, with the form that unlocks it. */
@@ -105,13 +106,13 @@ export async function timeline(main, { query }) {
   await load(true);
 }
 
-export async function clip(main, { params: [id] }) {
+export async function clip(main, { params: [id], session }) {
   let reply;
   try {
     reply = await get(`/events/${id}`);
   } catch (err) {
     if (err.code !== 'vault_locked') throw err;
-    clear(main, page('Event', vaultLockedNotice(() => clip(main, { params: [id] }))));
+    clear(main, page('Event', vaultLockedNotice(() => clip(main, { params: [id], session }))));
     return;
   }
   const { event: e, vault } = reply;
@@ -124,10 +125,12 @@ export async function clip(main, { params: [id] }) {
     toast(kept ? 'This event will not be deleted by retention.' : 'This event follows retention again.');
   });
   const body = !vault.unlocked
-    ? vaultLockedNotice(() => clip(main, { params: [id] }))
+    ? vaultLockedNotice(() => clip(main, { params: [id], session }))
     : e.hasClip
       ? h('video', { class: 'clip', controls: true, preload: 'metadata', playsinline: true, src: `/api/events/${id}/clip`, 'aria-label': `Clip of ${e.label} on ${e.camera}` })
       : h('p', {}, 'No clip was recorded for this event.');
+  const maskSlot = h('div');
+  const notA = session?.user.admin && e.box ? notALabelButton(e, maskSlot, { withSnapshot: vault.unlocked && e.hasSnapshot }) : null;
   clear(
     main,
     page(
@@ -139,7 +142,9 @@ export async function clip(main, { params: [id] }) {
         h('a', { class: 'button', href: '#/events' }, '← Events'),
         vault.unlocked && e.hasClip ? h('a', { class: 'button', href: `/api/events/${id}/clip?download=1`, download: '' }, 'Download MP4') : null,
         keep,
+        notA,
       ),
+      maskSlot,
     ),
   );
 }

@@ -1,5 +1,6 @@
 import { get, put } from '../api.js';
 import { BoxOverlay, EventFeed, LivePlayer, loadFallback } from '../live.js';
+import { labelMaskSection } from '../masks.js';
 import { clear, h, page, toast } from '../ui.js';
 
 const STATE_TEXT = {
@@ -135,6 +136,7 @@ export async function camera(main, { params: [name] }) {
         shutterSwitch,
       ),
       h('p', { class: 'hint' }, 'Boxes show what is being detected right now.'),
+      canView ? labelMaskSection(cam) : null,
     ),
   );
   player?.start();

@@ -1,0 +1,123 @@
+import { boxArea, boxCentre, intersectionArea, type Box } from '../geometry/box.ts';
+import type { Point } from '../geometry/polygon.ts';
+import type { TrackerUpdate } from '../track/tracker.ts';
+import type { Track } from '../track/track.ts';
+
+export interface EventGateOptions {
+  /** The label's event threshold on the median of its recent scores; undefined: the label is not tracked. */
+  threshold: (label: string) => number | undefined;
+  /** Share of its box that motion no other object explains must cover for a still object to move by itself. */
+  ownMotionShare?: number;
+  /** Detections with such motion before a still object counts as moving by itself. */
+  ownMotionHits?: number;
+}
+
+/** Why a confirmed track is not (yet) an event. */
+export type Holdback = 'score' | 'scene';
+
+interface Candidate {
+  moved: boolean;
+  ownMotionHits: number;
+  event: boolean;
+}
+
+/**
+ * Decides which confirmed tracks are events (pure: tracker updates and motion boxes in, the
+ * events' part of the updates out). A track becomes an event once the median of its recent scores
+ * reaches its label's threshold and it is not part of the scene: it moved from where it was first
+ * seen, or motion of its own (not explained by another tracked object) was inside its box. An
+ * object present since start-up, or a statue a person walks past, stays scene until it moves.
+ * Once an event, always an event.
+ */
+export class EventGate {
+  private readonly candidates = new Map<string, Candidate>();
+  private readonly ownMotionShare: number;
+  private readonly ownMotionHits: number;
+
+  constructor(private readonly opts: EventGateOptions) {
+    this.ownMotionShare = opts.ownMotionShare ?? 0.15;
+    this.ownMotionHits = opts.ownMotionHits ?? 2;
+  }
+
+  /** `motion`: boxes of the frame the detections came from; null when motion is unknown (calibrating). */
+  update(update: TrackerUpdate, motion: readonly Box[] | null): TrackerUpdate {
+    const started: Track[] = [];
+    const updated: Track[] = [];
+    for (const track of [...update.started, ...update.updated]) {
+      let candidate = this.candidates.get(track.id);
+      if (!candidate) this.candidates.set(track.id, (candidate = { moved: false, ownMotionHits: 0, event: false }));
+      if (candidate.event) {
+        updated.push(track);
+        continue;
+      }
+      candidate.moved ||= hasMoved(track);
+      if (motion && hasOwnMotion(track, motion, update.active, this.ownMotionShare)) candidate.ownMotionHits += 1;
+      if (this.holdback(track, candidate) === undefined) {
+        candidate.event = true;
+        started.push(track);
+      }
+    }
+    const ended = update.ended.filter((track) => {
+      const wasEvent = this.candidates.get(track.id)?.event ?? false;
+      this.candidates.delete(track.id);
+      return wasEvent;
+    });
+    return { started, updated, ended, active: update.active.filter((t) => this.candidates.get(t.id)?.event) };
+  }
+
+  /** Forgets every track, e.g. when the tracker is flushed. */
+  reset(): void {
+    this.candidates.clear();
+  }
+
+  private holdback(track: Track, candidate: Candidate): Holdback | undefined {
+    const threshold = this.opts.threshold(track.label);
+    if (threshold === undefined || median(track.recentScores) < threshold) return 'score';
+    if (!candidate.moved && candidate.ownMotionHits < this.ownMotionHits) return 'scene';
+    return undefined;
+  }
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * The object left the place it was first seen: neither box holds the other's centre. A still
+ * object partly hidden by someone walking past keeps a box inside its first one, so it has not moved.
+ */
+export function hasMoved(track: Pick<Track, 'box' | 'firstBox'>): boolean {
+  return !contains(track.firstBox, boxCentre(track.box)) && !contains(track.box, boxCentre(track.firstBox));
+}
+
+/**
+ * Motion inside the track's box that no other tracked object's box explains covers at least
+ * `share` of the box. Motion mostly inside another object's box (a person walking past) is theirs.
+ */
+export function hasOwnMotion(track: Pick<Track, 'id' | 'box'>, motion: readonly Box[], tracks: readonly Pick<Track, 'id' | 'box'>[], share: number): boolean {
+  const area = boxArea(track.box);
+  if (area === 0) return false;
+  const others = tracks.filter((t) => t.id !== track.id);
+  let unexplained = 0;
+  for (const m of motion) {
+    const overlap = intersection(track.box, m);
+    const overlapArea = boxArea(overlap);
+    if (overlapArea === 0) continue;
+    const explained = Math.max(0, ...others.map((o) => intersectionArea(overlap, o.box) / overlapArea));
+    if (explained < 0.5) unexplained += overlapArea * (1 - explained);
+  }
+  return unexplained >= share * area;
+}
+
+function intersection(a: Box, b: Box): Box {
+  const x = Math.max(a.x, b.x);
+  const y = Math.max(a.y, b.y);
+  return { x, y, width: Math.max(0, Math.min(a.x + a.width, b.x + b.width) - x), height: Math.max(0, Math.min(a.y + a.height, b.y + b.height) - y) };
+}
+
+function contains(box: Box, [x, y]: Point): boolean {
+  return x >= box.x && x <= box.x + box.width && y >= box.y && y <= box.y + box.height;
+}

@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<(args: string[]) => Promise<void>>> 
   notify: async () => (await import('./notify.ts')).benchNotify,
   scale: async () => (await import('./scale.ts')).benchScale,
   soak: async () => (await import('./soak.ts')).benchSoak,
+  accuracy: async () => (await import('./accuracy.ts')).benchAccuracy,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,4 +1,4 @@
-import { boxArea, boxCentre, intersectionArea, type Box } from '../geometry/box.ts';
+import { boxArea, boxCentre, intersectionArea, iou, type Box } from '../geometry/box.ts';
 import type { Point } from '../geometry/polygon.ts';
 import type { TrackerUpdate } from '../track/tracker.ts';
 import type { Track } from '../track/track.ts';
@@ -10,10 +10,12 @@ export interface EventGateOptions {
   ownMotionShare?: number;
   /** Detections with such motion before a still object counts as moving by itself. */
   ownMotionHits?: number;
+  /** IoU with an event of another label above which a track is that object under a second label. */
+  duplicateIou?: number;
 }
 
 /** Why a confirmed track is not (yet) an event. */
-export type Holdback = 'score' | 'scene';
+export type Holdback = 'score' | 'scene' | 'duplicate';
 
 interface Candidate {
   moved: boolean;
@@ -26,17 +28,20 @@ interface Candidate {
  * events' part of the updates out). A track becomes an event once the median of its recent scores
  * reaches its label's threshold and it is not part of the scene: it moved from where it was first
  * seen, or motion of its own (not explained by another tracked object) was inside its box. An
- * object present since start-up, or a statue a person walks past, stays scene until it moves.
+ * object present since start-up, or a statue a person walks past, stays scene until it moves. A
+ * track on the box of an event of another label is that object named twice, not a new event.
  * Once an event, always an event.
  */
 export class EventGate {
   private readonly candidates = new Map<string, Candidate>();
   private readonly ownMotionShare: number;
   private readonly ownMotionHits: number;
+  private readonly duplicateIou: number;
 
   constructor(private readonly opts: EventGateOptions) {
     this.ownMotionShare = opts.ownMotionShare ?? 0.15;
     this.ownMotionHits = opts.ownMotionHits ?? 2;
+    this.duplicateIou = opts.duplicateIou ?? 0.6;
   }
 
   /** `motion`: boxes of the frame the detections came from; null when motion is unknown (calibrating). */
@@ -52,7 +57,7 @@ export class EventGate {
       }
       candidate.moved ||= hasMoved(track);
       if (motion && hasOwnMotion(track, motion, update.active, this.ownMotionShare)) candidate.ownMotionHits += 1;
-      if (this.holdback(track, candidate) === undefined) {
+      if (this.holdback(track, candidate, update.active) === undefined) {
         candidate.event = true;
         started.push(track);
       }
@@ -70,10 +75,13 @@ export class EventGate {
     this.candidates.clear();
   }
 
-  private holdback(track: Track, candidate: Candidate): Holdback | undefined {
+  private holdback(track: Track, candidate: Candidate, active: readonly Track[]): Holdback | undefined {
     const threshold = this.opts.threshold(track.label);
     if (threshold === undefined || median(track.recentScores) < threshold) return 'score';
     if (!candidate.moved && candidate.ownMotionHits < this.ownMotionHits) return 'scene';
+    // The detector sometimes names one object twice (a bird, and a giraffe on the same box).
+    const isEvent = (t: Track) => this.candidates.get(t.id)?.event === true;
+    if (active.some((t) => t.label !== track.label && isEvent(t) && iou(t.box, track.box) >= this.duplicateIou)) return 'duplicate';
     return undefined;
   }
 }

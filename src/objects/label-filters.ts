@@ -30,9 +30,9 @@ type Shape = Omit<LabelFilter, 'minScore' | 'masks'>;
  * 416-pixel model finds reliably, and nothing that fills the frame but a person at the lens.
  */
 const PERSON: Shape = { threshold: 0.6, minArea: 0.002, maxArea: 1, minRatio: 0.15, maxRatio: 2 };
-const SMALL_ANIMAL: Shape = { threshold: 0.7, minArea: 0.001, maxArea: 0.8, minRatio: 0.3, maxRatio: 4 };
-const LARGE_ANIMAL: Shape = { threshold: 0.7, minArea: 0.002, maxArea: 0.9, minRatio: 0.4, maxRatio: 4 };
-const BIRD: Shape = { threshold: 0.7, minArea: 0.0005, maxArea: 0.6, minRatio: 0.25, maxRatio: 4 };
+const SMALL_ANIMAL: Shape = { threshold: 0.65, minArea: 0.001, maxArea: 0.8, minRatio: 0.3, maxRatio: 4 };
+const LARGE_ANIMAL: Shape = { threshold: 0.65, minArea: 0.002, maxArea: 0.9, minRatio: 0.4, maxRatio: 4 };
+const BIRD: Shape = { threshold: 0.65, minArea: 0.0005, maxArea: 0.6, minRatio: 0.25, maxRatio: 4 };
 const OTHER: Shape = { threshold: 0.7, minArea: 0, maxArea: 1, minRatio: 0, maxRatio: Infinity };
 
 const SHAPES: Record<string, Shape> = {

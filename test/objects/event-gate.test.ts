@@ -107,3 +107,24 @@ test('median of an even and odd number of scores', () => {
   assert.ok(Math.abs(median([0.5, 0.9, 0.7, 0.6]) - 0.65) < 1e-9);
   assert.equal(median([]), 0);
 });
+
+test('one object named twice (a bird, and a giraffe on the same box) makes one event, the first one', () => {
+  const flying = (i: number) => box(100 + 30 * i, 80, 90, 60);
+  const steps: Step[] = Array.from({ length: 12 }, (_, i) => ({
+    detections: [
+      { label: 'bird', score: 0.85, box: flying(i) },
+      ...(i >= 3 ? [{ label: 'giraffe', score: 0.8, box: { ...flying(i), width: 86 } }] : []),
+    ],
+    motion: [flying(i)],
+  }));
+  const tracker = new ObjectTracker({ minHits: 2 });
+  const gate = new EventGate({ threshold: () => 0.7 });
+  const started = steps.flatMap((step, i) => gate.update(tracker.update(step.detections, i * FRAME_MS), step.motion ?? null).started.map((t) => t.label));
+  assert.deepEqual(started, ['bird']);
+  const apart = new EventGate({ threshold: () => 0.7 });
+  const tracker2 = new ObjectTracker({ minHits: 2 });
+  const both = steps.flatMap((step, i) =>
+    apart.update(tracker2.update(step.detections.map((d) => (d.label === 'giraffe' ? { ...d, box: { ...d.box, y: 200 } } : d)), i * FRAME_MS), [flying(i), { ...flying(i), y: 200 }]).started.map((t) => t.label),
+  );
+  assert.deepEqual(both, ['bird', 'giraffe'], 'two objects apart are two events');
+});

@@ -30,10 +30,10 @@ export const testImagesDir = resolve(repoRoot, '..', 'shared', 'testdata', 'imag
 /** Where generated clips are cached. */
 export const clipCacheDir = join(tmpdir(), 'volet-test-clips');
 
-const BACKGROUND_IMAGE = '000000000632.jpg'; // bedroom, no people
-const PERSON_IMAGE = 'person.jpg';
+export const BACKGROUND_IMAGE = '000000000632.jpg'; // bedroom, no people
+export const PERSON_IMAGE = 'person.jpg';
 /** The man in person.jpg (640×424): ffmpeg crop=w:h:x:y. */
-const PERSON_CROP = { width: 88, height: 286, x: 190, y: 92 };
+export const PERSON_CROP = { width: 88, height: 286, x: 190, y: 92 };
 
 export interface SceneOptions {
   width?: number;
@@ -165,14 +165,15 @@ export async function mainAndSub<R extends (options: never) => Promise<Clip>>(
 
 // ---------------------------------------------------------------------------
 
-interface Scene {
+/** A clip's format (scenes.ts builds its own filter graphs on it). */
+export interface Scene {
   width: number;
   height: number;
   fps: number;
   audio: boolean;
 }
 
-function sceneDefaults(options: SceneOptions): Scene {
+export function sceneDefaults(options: SceneOptions): Scene {
   const scene = {
     width: options.width ?? 640,
     height: options.height ?? 360,
@@ -192,14 +193,14 @@ function even(value: number): number {
   return 2 * Math.round(value / 2);
 }
 
-/** The room photo scaled and centre-cropped to fill width×height. */
-function backgroundFilter(input: string, width: number, height: number): string {
+/** A background photo scaled and centre-cropped to fill width×height. */
+export function backgroundFilter(input: string, width: number, height: number): string {
   return `[${input}]scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height},setsar=1`;
 }
 
 const inFlight = new Map<string, Promise<Clip>>();
 
-function makeClip(kind: string, scene: Scene, seconds: number, images: string[], filter: string): Promise<Clip> {
+export function makeClip(kind: string, scene: Scene, seconds: number, images: string[], filter: string): Promise<Clip> {
   const recipe = JSON.stringify({ RECIPE_VERSION, kind, scene, seconds, images, filter });
   const hash = createHash('sha256').update(recipe).digest('hex').slice(0, 12);
   const name = `${kind}-${scene.width}x${scene.height}-${scene.fps}fps${scene.audio ? '-aac' : ''}-${hash}.mkv`;

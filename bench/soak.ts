@@ -20,8 +20,8 @@ import { processTree } from './proc-usage.ts';
  * times, the harness kills the camera server and restarts it, stalls it (freeze/resume), and
  * `kill -9`s Volet and starts it again. Afterwards:
  * - recording gaps per camera from every segment the index held during the run (read every few
- *   seconds, as retention deletes most of them before the end): next segment, or the end of the run, more than 1.5 ×
- *   segment length after the previous segment started); a gap is explained by an outage when it
+ *   seconds, as retention deletes most of them before the end): time no segment covers, see
+ *   `gapsOf`; a gap is explained by an outage when it
  *   begins between two segment lengths before the outage and its end, and recording is back within
  *   RECOVERY_MS of the outage's end;
  * - completed segments lost: see `lostSegments`;
@@ -39,6 +39,8 @@ const SAMPLE_MS = 5000;
 /** Volet's log of the last soak, kept after the work directory is removed. */
 const KEPT_LOG = '/tmp/volet-soak-last.log';
 const POLL_MS = 500;
+/** Uncovered time between two segments that counts as a recording gap. */
+const GAP_MS = 2000;
 /** How often the harness reads the segment rows of the index (retention keeps each for minutes). */
 const INDEX_POLL_MS = 5000;
 /** Samples this close to a start or an outage are not used for drift: the process tree is not settled. */
@@ -412,15 +414,21 @@ interface Gap {
   cause?: Outage;
 }
 
-/** Gaps between consecutive indexed segments, and from the last one to the end of the run. */
+/**
+ * Time no segment covers: between consecutive indexed segments, and from the last one to the end
+ * of the run (where the segment under way may still be open), longer than GAP_MS. A long segment
+ * (ffmpeg waits for a keyframe after a stall) is footage, not a gap.
+ */
 function gapsOf(rows: FileRow[], cameras: number, segmentMs: number, outages: Outage[], stoppedMs: number): Gap[] {
   const gaps: Gap[] = [];
   for (let i = 0; i < cameras; i++) {
     const camRows = rows.filter((r) => r.camera === `c${i}`).sort((a, b) => a.startMs - b.startMs);
     const starts = [...camRows.map((r) => r.startMs), stoppedMs];
     for (let j = 1; j < starts.length; j++) {
-      if (starts[j] - starts[j - 1] <= 1.5 * segmentMs) continue;
-      const gap: Gap = { camera: `c${i}`, fromMs: camRows[j - 1].endMs, toMs: starts[j] };
+      const covered = Math.max(...camRows.slice(0, j).map((r) => r.endMs));
+      const allowed = j === camRows.length ? 1.5 * segmentMs : GAP_MS;
+      if (starts[j] - covered <= allowed) continue;
+      const gap: Gap = { camera: `c${i}`, fromMs: covered, toMs: starts[j] };
       // The segment under way (and, at a kill -9, the one being sealed) may be lost; recording must be back by RECOVERY_MS.
       const candidates = outages.filter((o) => gap.fromMs >= o.startMs - 2 * segmentMs && gap.fromMs <= o.endMs && gap.toMs <= o.endMs + RECOVERY_MS);
       gap.cause = candidates.sort((a, b) => Math.abs(a.startMs - gap.fromMs) - Math.abs(b.startMs - gap.fromMs))[0];
@@ -470,7 +478,7 @@ function report(input: ReportInput): void {
   print(`| outages caused | ${outages.length} (${countBy(outages.map((o) => o.kind))}) | |`);
   print(`| segments in the index at the end | ${rows.length}; ${deletedByRetention} files deleted by retention (${retention.length} passes logged); disk ${((1 - df[1] / df[0]) * 100).toFixed(0)} % full at the end | |`);
   print(`| storage at the end (after \`volet verify\`) | ${diskUse(input.storage)} | |`);
-  print(`| recording gaps (> 1.5 × segment) | ${gaps.length}, ${gaps.length - unexplained.length} explained by an outage | |`);
+  print(`| recording gaps (> ${GAP_MS / 1000} s without footage) | ${gaps.length}, ${gaps.length - unexplained.length} explained by an outage | |`);
   print(`| gaps not explained by an outage | ${unexplained.length} | 0 |`);
   print(`| completed segments lost | ${lost.lost} of ${lost.completed} completed (${lost.retired} later deleted by retention) | 0 |`);
   print(`| segments Volet itself logged as not stored | ${loggedLost.length} | |`);

@@ -8,6 +8,7 @@ import type { ShutterController } from '../privacy/controller.ts';
 import type { ShutterChange } from '../privacy/types.ts';
 import { EventRecorder } from '../record/event-recorder.ts';
 import { Recorder } from '../record/recorder.ts';
+import { LiveTap } from '../web/live/tap.ts';
 import type { OpenStorage } from './storage.ts';
 import type { Module } from './lifecycle.ts';
 
@@ -30,6 +31,8 @@ export class Cameras implements Module {
   readonly name = 'cameras';
   readonly pipelines = new Map<string, CameraPipeline>();
   readonly recorders = new Map<string, Recorder>();
+  /** The live view's side of each recorder's connection (fMP4 viewers share it). */
+  readonly liveTaps = new Map<string, LiveTap>();
   private eventRecorder?: EventRecorder;
   private readonly onShutter = (change: ShutterChange) => void (change.state === 'closed' ? this.close(change.camera) : this.open(change.camera));
 
@@ -75,6 +78,7 @@ export class Cameras implements Module {
         logger,
       });
       this.recorders.set(name, recorder);
+      if (camera.record.mode !== 'off') this.liveTaps.set(name, new LiveTap(name, recorder.live, logger));
       if (shutter.state(name) === 'open') await recorder.start();
     }
     this.eventRecorder = new EventRecorder({ bus, index: storage.index, store, logger, cameras: new Set(this.recorders.keys()) });

@@ -8,6 +8,7 @@ import { parseConfig } from '../config/load.ts';
 import type { VoletConfig } from '../config/schema.ts';
 import { keyFilePath } from '../vault/keyfile.ts';
 import { Vault } from '../vault/vault.ts';
+import { runFfmpegOnce } from '../process/ffmpeg-supervisor.ts';
 
 /**
  * With no camera configured, Volet runs a built-in demo camera through the whole pipeline: a
@@ -19,7 +20,9 @@ export async function withDemoCamera(config: VoletConfig): Promise<VoletConfig> 
   const clip = join(dir, 'demo-camera.mp4');
   if (!existsSync(clip)) {
     await mkdir(dir, { recursive: true, mode: 0o700 }); // may create storage.path itself: keep it private
-    await runToEnd(demoClip(`${clip}.partial`));
+    await runFfmpegOnce(demoClip(`${clip}.partial`)).catch((err: Error) => {
+      throw new Error(`could not generate the demo clip with ffmpeg: ${err.message}`);
+    });
     await rename(`${clip}.partial`, clip);
   }
   const camera = parseConfig(
@@ -37,12 +40,4 @@ export async function initDemoVault(storagePath: string): Promise<string | undef
   const passphrase = randomBytes(15).toString('base64url');
   await Vault.init(dir, passphrase);
   return passphrase;
-}
-
-function runToEnd(command: ReturnType<typeof demoClip>): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    command.on('end', () => resolvePromise());
-    command.on('error', (err: Error) => reject(new Error(`could not generate the demo clip with ffmpeg: ${err.message}`)));
-    command.run();
-  });
 }

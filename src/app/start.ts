@@ -235,6 +235,7 @@ class WebModule implements Module {
             detect: { width: config.cameras[name].detect.width, height: config.cameras[name].detect.height },
           })),
         liveSource: (camera) => (pipelines.has(camera) ? config.cameras[camera].main : undefined),
+        liveTap: (camera) => cameras.liveTaps.get(camera),
         vault,
         recordings,
         shutter: { state: (camera) => shutter.state(camera), set: (camera, state, by) => shutter.set(camera, state, by), auditsChanges: true },

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ffmpeg from 'fluent-ffmpeg';
 import { GUARDED_FFMPEG } from '../process/child-lifetime.ts';
@@ -50,16 +50,20 @@ export function decodeToRawFrames(url: string, opts: DecodeOptions): ffmpeg.Ffmp
 
 export interface SegmentOptions {
   segmentSeconds: number;
-  /** printf-style output pattern in the RAM cache, e.g. /dev/shm/volet/porch/seg-%06d.ts */
+  /** printf-style output pattern in the RAM cache, e.g. /dev/shm/volet/porch/<run>-%06d.ts */
   outputPattern: string;
+  /** Also write the stream as fragmented MP4 here (live view from the same connection). */
+  live?: Writable;
 }
 
 /**
  * Records the stream without re-encoding into MPEG-TS segments cut at keyframes; audio is kept
- * when present. Each completed segment is announced on stdout as a CSV line: file,start,end (s).
+ * when present. With `live`, the same connection also feeds the live view: video as is, audio as
+ * AAC (MP4 cannot carry the G.711 many cameras send, and an unplayable live output must never
+ * stop the recording), fragmented MP4 on stdout.
  */
 export function recordSegments(url: string, opts: SegmentOptions): ffmpeg.FfmpegCommand {
-  return rtspInput(url)
+  const command = rtspInput(url)
     .output(opts.outputPattern)
     .outputOptions([
       '-map', '0:v:0',
@@ -68,12 +72,19 @@ export function recordSegments(url: string, opts: SegmentOptions): ffmpeg.Ffmpeg
       '-f', 'segment',
       '-segment_time', String(opts.segmentSeconds),
       '-segment_format', 'mpegts',
-      '-segment_list', 'pipe:1',
-      '-segment_list_type', 'csv',
-      '-segment_list_flags', 'live',
       '-reset_timestamps', '1',
     ]);
+  if (!opts.live) return command;
+  return command.output(opts.live).outputOptions([
+    '-map', '0:v:0',
+    '-map', '0:a:0?',
+    '-c:v', 'copy',
+    '-c:a', 'aac', '-ac', '1', '-b:a', '48k',
+    ...FRAGMENTED_MP4,
+  ]);
 }
+
+const FRAGMENTED_MP4 = ['-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '500000'];
 
 /** Joins decrypted MPEG-TS segments streamed from `input` into a playable MP4, without re-encoding. */
 export function remuxToMp4(input: Readable, outputPath: string): ffmpeg.FfmpegCommand {
@@ -85,18 +96,19 @@ export function remuxToMp4(input: Readable, outputPath: string): ffmpeg.FfmpegCo
 }
 
 /**
- * Live view: the camera's H.264 repackaged without re-encoding as fragmented MP4 on stdout
- * (ftyp+moov once, then moof+mdat fragments starting at keyframes or every half second).
+ * Live view: the camera's H.264 or H.265 repackaged without re-encoding as fragmented MP4 on stdout
+ * (ftyp+moov once, then moof+mdat fragments starting at keyframes or every half second), its audio
+ * as AAC like recordSegments' live output: copied G.711 would stop ffmpeg ("codec not currently
+ * supported in container"), and MSE plays AAC.
  */
 export function repackageToFragmentedMp4(url: string): ffmpeg.FfmpegCommand {
   return rtspInput(url)
     .outputOptions([
       '-map', '0:v:0',
+      '-map', '0:a:0?',
       '-c:v', 'copy',
-      '-an',
-      '-f', 'mp4',
-      '-movflags', 'frag_keyframe+empty_moov+default_base_moof',
-      '-frag_duration', '500000',
+      '-c:a', 'aac', '-ac', '1', '-b:a', '48k',
+      ...FRAGMENTED_MP4,
     ]);
 }
 
@@ -135,14 +147,4 @@ export function demoClip(outputPath: string): ffmpeg.FfmpegCommand {
     .complexFilter("[0][1]overlay=x='if(lt(mod(t,12),6),-90+mod(t,12)*240,-200)':y=420:shortest=1")
     .output(outputPath)
     .outputOptions(['-t', '12', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '15', '-bf', '0', '-pix_fmt', 'yuv420p', '-f', 'mp4']);
-}
-
-/**
- * fluent-ffmpeg spawns asynchronously (it first probes ffmpeg's capabilities), so a signal sent
- * before the process exists would be lost and a looping ffmpeg would run forever: send it on 'start'.
- */
-export function signalFfmpeg(command: ffmpeg.FfmpegCommand, signal: NodeJS.Signals = 'SIGKILL'): void {
-  const proc = (command as unknown as { ffmpegProc?: { kill(signal: string): void } }).ffmpegProc;
-  if (proc) proc.kill(signal);
-  else command.once('start', () => signalFfmpeg(command, signal));
 }

@@ -5,6 +5,7 @@ import type { StorageIndex } from '../storage/storage-index.ts';
 import { decryptFileToBuffer } from '../vault/files.ts';
 import type { FileKeyOpener } from '../vault/format.ts';
 import { join } from 'node:path';
+import { runFfmpegOnce } from '../process/ffmpeg-supervisor.ts';
 
 export interface ExportRequest {
   camera: string;
@@ -27,11 +28,10 @@ export async function exportClip(storageDir: string, index: StorageIndex, vault:
   const partial = `${req.out}.partial`;
   const input = new PassThrough();
   const command = remuxToMp4(input, partial);
-  const finished = new Promise<void>((resolve, reject) => {
-    command.on('end', () => resolve());
-    command.on('error', (err: Error) => reject(new ExportError(`ffmpeg could not write ${req.out}: ${err.message.split('\n')[0]}`)));
+  const finished = runFfmpegOnce(command).catch((err: Error) => {
+    throw new ExportError(`ffmpeg could not write ${req.out}: ${err.message}`);
   });
-  command.run();
+  finished.catch(() => undefined); // handled where it is awaited; ffmpeg may fail while segments are still written
   let bytes = 0;
   try {
     for (const [i, segment] of segments.entries()) {

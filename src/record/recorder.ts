@@ -1,11 +1,14 @@
-import { mkdir, readdir, rm, rmdir, unlink } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
-import { Backoff } from '../camera/backoff.ts';
-import { recordSegments, signalFfmpeg, type FfmpegCommand } from '../camera/ffmpeg.ts';
-import { classifyFfmpegFailure } from '../camera/ffmpeg-errors.ts';
+import { EventEmitter } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readdir, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { recordSegments } from '../camera/ffmpeg.ts';
 import type { EventBus } from '../events/bus.ts';
-import { maskUrlsIn, type Logger } from '../log/logger.ts';
+import type { Logger } from '../log/logger.ts';
+import { FfmpegSupervisor } from '../process/ffmpeg-supervisor.ts';
 import type { VaultStore } from '../storage/vault-store.ts';
+import { SegmentFiles, type FinishedFile } from './segment-files.ts';
 import { SegmentPolicy, type CachedSegment, type RecordMode } from './segment-policy.ts';
 
 /** What health reporting reads; times in ms since epoch, 0 for never. */
@@ -57,24 +60,28 @@ export interface RecorderOptions {
 }
 
 /**
+ * The recorder's connection to the main stream as fragmented MP4, for the live view: 'restart'
+ * when a new ffmpeg run begins (a new init segment follows), then its bytes as 'data'.
+ */
+export type LiveFeed = EventEmitter<{ restart: []; data: [Buffer] }>;
+
+/**
  * Records one camera's main stream by stream copy into short segments in the RAM cache, and moves
- * the segments the policy wants into the vault (encrypted); the rest are deleted from RAM.
+ * the segments the policy wants into the vault (encrypted); the rest are deleted from RAM. The
+ * same connection feeds the live view (`live`), so a camera serves one session for its main stream.
  */
 export class Recorder {
-  private command?: FfmpegCommand;
+  readonly live: LiveFeed = new EventEmitter();
   private readonly policy: SegmentPolicy;
-  private readonly backoff = new Backoff();
-  private stopping = false;
-  private retryTimer?: NodeJS.Timeout;
-  private watchdog?: NodeJS.Timeout;
-  private lastSegmentAt = 0;
-  private anchorMs = 0;
-  private stderrTail: string[] = [];
-  private exited: Promise<void> = Promise.resolve();
+  private readonly ffmpeg: FfmpegSupervisor;
+  private readonly files = new SegmentFiles();
+  private watcher?: FSWatcher;
+  private poller?: NodeJS.Timeout;
+  /** Folder scans run one at a time, in order. */
+  private scanning: Promise<void> = Promise.resolve();
   /** Encryption runs one segment at a time per camera, in order. */
   private writing: Promise<unknown> = Promise.resolve();
   private unsubscribe: () => void = () => {};
-  private stdoutRest = '';
   segmentsStored = 0;
   private readonly progress: RecorderActivity = { startedAt: 0, lastSegmentAt: 0, lastSegmentMs: 0, lastSealedAt: 0 };
 
@@ -84,6 +91,16 @@ export class Recorder {
       preRollMs: opts.preRollSeconds * 1000,
       postRollMs: opts.postRollSeconds * 1000,
       holdSlackMs: 2 * opts.segmentSeconds * 1000,
+    });
+    this.ffmpeg = new FfmpegSupervisor({
+      build: () => this.buildCommand(),
+      stallMs: Math.max(15, opts.segmentSeconds * 4) * 1000,
+      progress: 'finished segment',
+      stopSignal: 'SIGINT', // lets ffmpeg close the segment under way, which the policy may still want
+    });
+    this.ffmpeg.on('state', (state, { failure, retryInMs }) => {
+      if (state === 'backoff' || state === 'stopped') this.endRun();
+      if (failure) this.opts.logger.warn({ camera: opts.camera, error: `${failure.kind}: ${failure.message}`, retryInMs }, 'recording interrupted');
     });
   }
 
@@ -113,27 +130,21 @@ export class Recorder {
     // Plaintext left in RAM by a crash is never stored later: its timing is unknown.
     await rm(this.cameraCache, { recursive: true, force: true });
     await mkdir(this.cameraCache, { recursive: true, mode: 0o700 });
-    this.stopping = false;
     this.unsubscribe = this.subscribe();
-    this.watchdog = setInterval(() => this.checkStall(), 1000);
-    this.watchdog.unref();
-    this.spawn();
+    this.watcher = watch(this.cameraCache, () => this.scan());
+    this.watcher.on('error', () => {}); // the poll below still finds the files
+    this.poller = setInterval(() => this.scan(), 1000);
+    this.poller.unref();
+    this.ffmpeg.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
     this.progress.startedAt = 0;
     this.unsubscribe();
-    clearTimeout(this.retryTimer);
-    clearInterval(this.watchdog);
-    const command = this.command;
-    if (command) {
-      // SIGINT lets ffmpeg close the segment under way, which the policy may still want.
-      signalFfmpeg(command, 'SIGINT');
-      const forced = setTimeout(() => signalFfmpeg(command), 3000);
-      await this.exited;
-      clearTimeout(forced);
-    }
+    await this.ffmpeg.stop();
+    clearInterval(this.poller);
+    this.watcher?.close();
+    await this.scanning;
     await this.writing;
     for (const segment of this.policy.drain()) await unlink(segment.path).catch(() => {});
     await rm(this.cameraCache, { recursive: true, force: true });
@@ -143,61 +154,49 @@ export class Recorder {
     for (const segment of this.policy.trigger(key, startMs, endMs)) this.store(segment);
   }
 
-  private spawn(): void {
-    this.retryTimer = undefined;
-    this.stderrTail = [];
-    this.stdoutRest = '';
-    this.anchorMs = 0;
-    this.lastSegmentAt = Date.now();
-    const pattern = join(this.cameraCache, `${Date.now()}-%06d.ts`);
-    const command = recordSegments(this.opts.url, { segmentSeconds: this.opts.segmentSeconds, outputPattern: pattern });
-    this.command = command;
-    let resolveExited!: () => void;
-    this.exited = new Promise((resolve) => (resolveExited = resolve));
-    command.on('start', () => {
-      const proc = (command as unknown as { ffmpegProc?: { stdout?: NodeJS.ReadableStream } }).ffmpegProc;
-      proc?.stdout?.on('data', (chunk: Buffer) => this.onSegmentList(chunk.toString('utf8')));
-    });
-    command.on('stderr', (line: string) => {
-      this.stderrTail.push(maskUrlsIn(line));
-      if (this.stderrTail.length > 30) this.stderrTail.shift();
-    });
-    const onExit = (code: number) => {
-      this.command = undefined;
-      resolveExited();
-      if (this.stopping) return;
-      const failure = classifyFfmpegFailure(this.stderrTail.join('\n'), code);
-      const delay = failure.kind === 'unauthorized' ? this.backoff.max() : this.backoff.next();
-      this.opts.logger.warn({ camera: this.opts.camera, error: `${failure.kind}: ${failure.message}`, retryInMs: delay }, 'recording interrupted');
-      this.retryTimer = setTimeout(() => this.spawn(), delay);
-    };
-    command.on('error', (err: Error) => onExit(Number(/exited with code (\d+)/.exec(err.message)?.[1] ?? 1)));
-    command.on('end', () => onExit(0));
-    command.run();
+  private buildCommand() {
+    const run = String(Date.now());
+    this.files.newRun(run);
+    const live = new PassThrough();
+    live.on('data', (chunk: Buffer) => this.live.emit('data', chunk));
+    this.live.emit('restart');
+    return recordSegments(this.opts.url, { segmentSeconds: this.opts.segmentSeconds, outputPattern: join(this.cameraCache, `${run}-%06d.ts`), live });
   }
 
-  /** ffmpeg lists each finished segment as "file,start,end" with times relative to the stream start. */
-  private onSegmentList(text: string): void {
-    const lines = (this.stdoutRest + text).split('\n');
-    this.stdoutRest = lines.pop() ?? '';
-    for (const line of lines) {
-      const [file, start, end] = line.trim().split(',');
-      const startS = Number(start);
-      const endS = Number(end);
-      if (!file || !Number.isFinite(startS) || !Number.isFinite(endS)) continue;
-      const now = Date.now();
-      this.anchorMs ||= now - endS * 1000;
-      this.lastSegmentAt = now;
-      this.backoff.reset();
-      const segment: CachedSegment = {
-        path: isAbsolute(file) ? file : join(this.cameraCache, file),
-        startMs: Math.round(this.anchorMs + startS * 1000),
-        endMs: Math.round(this.anchorMs + endS * 1000),
-      };
-      Object.assign(this.progress, { lastSegmentAt: now, lastSegmentMs: segment.endMs - segment.startMs });
-      if (this.policy.addSegment(segment)) this.store(segment);
-      for (const expired of this.policy.evict(now)) void unlink(expired.path).catch(() => {});
+  /** Looks for files ffmpeg has finished (a newer one of its run exists). */
+  private scan(): void {
+    this.scanning = this.scanning.then(async () => {
+      const names = await readdir(this.cameraCache).catch(() => [] as string[]);
+      for (const file of this.files.seen(names, Date.now())) await this.finished(file);
+    });
+  }
+
+  /** The ffmpeg run ended: its last file is as complete as it will get. */
+  private endRun(): void {
+    this.scanning = this.scanning.then(async () => {
+      const names = await readdir(this.cameraCache).catch(() => [] as string[]);
+      for (const file of this.files.seen(names, Date.now())) await this.finished(file);
+      const last = this.files.endRun();
+      if (last) await this.finished(last);
+    });
+  }
+
+  private async finished(file: FinishedFile): Promise<void> {
+    const path = join(this.cameraCache, file.name);
+    const info = await stat(path).catch(() => undefined);
+    if (!info || info.size === 0) {
+      await unlink(path).catch(() => {});
+      return;
     }
+    // ffmpeg's last write to a segment is when it closes it: at the keyframe that starts the next.
+    const endMs = Math.max(file.startMs + 1, Math.round(info.mtimeMs));
+    this.files.ended(endMs);
+    this.ffmpeg.alive();
+    const now = Date.now();
+    const segment: CachedSegment = { path, startMs: file.startMs, endMs };
+    Object.assign(this.progress, { lastSegmentAt: now, lastSegmentMs: endMs - file.startMs });
+    if (this.policy.addSegment(segment)) this.store(segment);
+    for (const expired of this.policy.evict(now)) void unlink(expired.path).catch(() => {});
   }
 
   private store(segment: CachedSegment): void {
@@ -208,14 +207,6 @@ export class Recorder {
       this.segmentsStored += 1;
       this.progress.lastSealedAt = Date.now();
     });
-  }
-
-  private checkStall(): void {
-    if (!this.command) return;
-    if (Date.now() - this.lastSegmentAt > Math.max(15, this.opts.segmentSeconds * 4) * 1000) {
-      this.stderrTail.push('no segment finished in time (stream stalled)');
-      signalFfmpeg(this.command);
-    }
   }
 
   get activity(): RecorderActivity {

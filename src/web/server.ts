@@ -25,6 +25,7 @@ import { cameraRoutes } from './routes/cameras.ts';
 import { userRoutes } from './routes/users.ts';
 import { securityHeaders, staticRoutes } from './static.ts';
 import { loadTlsMaterial } from './tls.ts';
+import type { LiveTap } from './live/tap.ts';
 
 export type { CameraInfo, HealthAccess, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
 
@@ -53,6 +54,8 @@ export interface WebDeps {
   cameras: () => CameraInfo[];
   /** RTSP URL of the camera's main stream to repackage for live view, or undefined when unavailable. */
   liveSource: (camera: string) => string | undefined;
+  /** The recorder's live tap of a camera: fMP4 viewers share its connection instead of opening their own. */
+  liveTap?: (camera: string) => LiveTap | undefined;
   vault: VaultAccess;
   recordings?: RecordingsAccess;
   shutter?: ShutterAccess;
@@ -119,7 +122,7 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
     // libsodium's INTERACTIVE limits (64 MiB, 2 passes) for sign-in: 5 logins at once stay under 1 s on
     // 2 cores. The vault passphrase, which guards footage against offline guessing, keeps MODERATE.
     hasher: new PasswordHasher(deps.security?.passwordStrength ?? 'interactive'),
-    hub: new LiveHub({ lingerMs: config.liveLingerSeconds * 1000, logger }),
+    hub: new LiveHub({ lingerMs: config.liveLingerSeconds * 1000, logger, tap: deps.liveTap }),
     cameras: deps.cameras,
     liveSource: deps.liveSource,
     vault: deps.vault,

@@ -1,10 +1,18 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type RequestHandler } from 'express';
 
 export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
 /** The notifications module's service worker (push) replaces our offline-shell one when present. */
 const NOTIFY_SW = fileURLToPath(new URL('../notify/sw.js', import.meta.url));
+/**
+ * The MPEG-1 fallback's player: JSMpeg's browser build from its npm package, served from our own
+ * origin (no CDN) at the version package-lock.json pins. It needs no eval: JSMpeg's WebAssembly
+ * decoder, which would need 'wasm-unsafe-eval', is turned off by web/js/live.js.
+ */
+const JSMPEG = join(dirname(createRequire(import.meta.url).resolve('@cycjimmy/jsmpeg-player')), 'jsmpeg-player.umd.min.js');
 
 const CSP = [
   "default-src 'self'",
@@ -40,6 +48,11 @@ export function staticRoutes(): Router {
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
     res.sendFile(existsSync(NOTIFY_SW) ? NOTIFY_SW : `${WEB_ROOT}sw.js`);
+  });
+  router.get('/vendor/jsmpeg.min.js', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
+    res.sendFile(JSMPEG);
   });
   router.use(
     express.static(WEB_ROOT, {

@@ -4,15 +4,28 @@ import { Backoff } from '../../src/camera/backoff.ts';
 import { classifyFfmpegFailure } from '../../src/camera/ffmpeg-errors.ts';
 import { maskUrl, maskUrlsIn } from '../../src/log/logger.ts';
 
+const noJitter = () => new Backoff(1000, 30_000, 0.2, () => 0.5);
+
 test('reconnect delays double from 1 s up to a 30 s cap and reset after a healthy stream', () => {
-  const backoff = new Backoff();
+  const backoff = noJitter();
   assert.deepEqual(Array.from({ length: 7 }, () => backoff.next()), [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
   backoff.reset();
   assert.equal(backoff.next(), 1000);
 });
 
+test('each delay is spread ±20 % at random, so cameras behind one failed switch do not reconnect together', () => {
+  const lowest = new Backoff(1000, 30_000, 0.2, () => 0);
+  const highest = new Backoff(1000, 30_000, 0.2, () => 0.999999);
+  assert.deepEqual([lowest.next(), lowest.next(), lowest.max()], [800, 1600, 24000]);
+  assert.deepEqual([highest.next(), highest.next(), highest.max()], [1200, 2400, 36000]);
+  const real = new Backoff();
+  const spread = new Set(Array.from({ length: 20 }, () => (real.reset(), real.next())));
+  assert.ok(spread.size > 5, `first delays vary: ${[...spread].join(', ')}`);
+  for (const delay of spread) assert.ok(delay >= 800 && delay <= 1200, `${delay}`);
+});
+
 test('a failure that will not fix itself waits the longest, and so do the retries after it', () => {
-  const backoff = new Backoff();
+  const backoff = noJitter();
   assert.equal(backoff.max(), 30000);
   assert.equal(backoff.next(), 30000);
 });

@@ -163,6 +163,29 @@ export async function mainAndSub<R extends (options: never) => Promise<Clip>>(
   return { main, sub };
 }
 
+/** The same clip as H.265 (libx265 Main profile, same size, fps and keyframes; audio copied), cached beside it. */
+export async function h265Clip(source: Clip): Promise<Clip> {
+  const path = source.path.replace(/\.mkv$/, '-hevc.mkv');
+  if (!(await isNonEmptyFile(path))) {
+    const partial = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2)}.mkv`;
+    const keyframeInterval = String(source.fps);
+    try {
+      await runFfmpeg([
+        '-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', source.path,
+        '-map', '0:v:0', '-map', '0:a:0?', '-c:a', 'copy',
+        '-c:v', 'libx265', '-preset', 'ultrafast', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
+        '-x265-params', `log-level=error:keyint=${keyframeInterval}:min-keyint=${keyframeInterval}:scenecut=0:bframes=0`,
+        '-f', 'matroska', partial,
+      ]);
+      await rename(partial, path);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+  }
+  return { ...source, path };
+}
+
 // ---------------------------------------------------------------------------
 
 /** A clip's format (scenes.ts builds its own filter graphs on it). */

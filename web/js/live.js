@@ -1,17 +1,23 @@
-// Live video: fragmented MP4 over an authenticated WebSocket into Media Source Extensions.
-// Fallback without MSE: MPEG-1 over /ws/mpeg1 to JSMpeg, when /vendor/jsmpeg.min.js is installed.
+// Live video: fragmented MP4 (H.264 or H.265, with AAC audio when the camera has it) over an
+// authenticated WebSocket into Media Source Extensions. Without MSE: MPEG-1 over /ws/mpeg1 to JSMpeg
+// (the @cycjimmy/jsmpeg-player package's browser build, served by Volet at /vendor/jsmpeg.min.js).
 
 const MediaSourceImpl = globalThis.ManagedMediaSource ?? globalThis.MediaSource;
 export const hasMse = Boolean(MediaSourceImpl);
 
 const wsUrl = (path) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+const isHevc = (codec) => /^(hev1|hvc1)\./.test(codec ?? '');
 
-/** Keeps `video` playing the camera's live stream, reconnecting until stop(). */
+/**
+ * Keeps `video` playing the camera's live stream, reconnecting until stop(). Muted until the user
+ * unmutes it; onAudio(true) tells when the stream has sound.
+ */
 export class LivePlayer {
-  constructor(video, camera, { onState = () => {} } = {}) {
+  constructor(video, camera, { onState = () => {}, onAudio = () => {} } = {}) {
     this.video = video;
     this.camera = camera;
     this.onState = onState;
+    this.onAudio = onAudio;
     this.queue = [];
     this.stopped = false;
     this.retryMs = 1000;
@@ -22,26 +28,28 @@ export class LivePlayer {
   }
 
   start() {
-    if (!hasMse) return this.startFallback();
-    this.connect();
+    this.stopped = false;
+    if (!hasMse || this.fallback) return this.startFallback();
+    this.connect(`/ws/live/${encodeURIComponent(this.camera)}`, (data) => {
+      if (typeof data === 'string') this.onControl(JSON.parse(data));
+      else this.onMedia(data);
+    });
   }
 
-  connect() {
+  /** Opens the camera's socket and reopens it with backoff when it drops, until stop(). */
+  connect(path, onMessage) {
     if (this.stopped) return;
     this.onState('connecting');
-    const ws = new WebSocket(wsUrl(`/ws/live/${encodeURIComponent(this.camera)}`));
+    const ws = new WebSocket(wsUrl(path));
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    ws.onmessage = (m) => {
-      if (typeof m.data === 'string') this.onControl(JSON.parse(m.data));
-      else this.onMedia(m.data);
-    };
+    ws.onmessage = (m) => onMessage(m.data);
     ws.onclose = (e) => {
       if (this.stopped || this.ws !== ws) return;
       if (e.code === 4401 || e.code === 1008) return this.onState('signed-out');
       if (e.code === 4403) return this.onState('shutter');
       this.onState('reconnecting');
-      this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
+      this.retryTimer = setTimeout(() => this.connect(path, onMessage), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 15000);
     };
   }
@@ -56,11 +64,13 @@ export class LivePlayer {
     this.started = false;
     const mime = `video/mp4; codecs="${codec ?? 'avc1.42E01E'}"`;
     if (!MediaSourceImpl.isTypeSupported(mime)) {
-      this.onState('unsupported', `This browser cannot play ${codec} video.`);
-      this.ws?.close();
-      this.stopped = true;
-      return this.startFallback();
+      this.stop();
+      // Decoding H.265 into MPEG-1 on the server would cost more than the recording itself.
+      if (isHevc(codec)) return this.onState('unsupported', `This browser cannot play H.265 from ${this.camera}.`);
+      this.fallback = true;
+      return this.start();
     }
+    this.onAudio(/mp4a|opus/.test(codec ?? ''));
     if (this.video.src) URL.revokeObjectURL(this.video.src);
     const ms = new MediaSourceImpl();
     this.mediaSource = ms;
@@ -126,40 +136,103 @@ export class LivePlayer {
     }
   }
 
-  startFallback() {
-    const JSMpeg = globalThis.JSMpeg;
+  /** MPEG-1 decoded by JSMpeg into a canvas that takes the video's place; no sound. */
+  async startFallback() {
+    const JSMpeg = await loadJsmpeg();
+    if (this.stopped) return;
     if (!JSMpeg) {
-      this.onState('unsupported', 'This browser has no Media Source Extensions, and the MPEG-1 fallback player is not installed.');
+      this.onState('unsupported', 'This browser has no Media Source Extensions, and the MPEG-1 fallback player could not be loaded.');
       return;
     }
+    this.onAudio(false);
+    // A destroyed JSMpeg player has lost its canvas's WebGL context: each start gets a new canvas.
     const canvas = document.createElement('canvas');
     canvas.className = this.video.className;
+    canvas.setAttribute('role', 'img');
     canvas.setAttribute('aria-label', this.video.getAttribute('aria-label') ?? 'Live video');
-    this.video.replaceWith(canvas);
-    this.jsmpeg = new JSMpeg.Player(wsUrl(`/ws/mpeg1/${encodeURIComponent(this.camera)}`), { canvas, audio: false });
-    this.onState('playing');
+    (this.canvas ?? this.video).replaceWith(canvas);
+    this.canvas = canvas;
+    // No WebAssembly decoder: compiling it would need 'wasm-unsafe-eval' in the page's CSP.
+    this.jsmpeg = new JSMpeg.Player(wsUrl(`/ws/mpeg1/${encodeURIComponent(this.camera)}`), {
+      canvas,
+      audio: false,
+      disableWebAssembly: true,
+      // Its visibility listener would outlive destroy(); a hidden tab gets no animation frames anyway.
+      pauseWhenHidden: false,
+      source: mpeg1Source(this),
+    });
   }
 
   stop() {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.ws?.close();
+    this.ws = undefined;
     this.jsmpeg?.destroy();
+    this.jsmpeg = undefined;
+    this.mediaSource = undefined;
+    this.sourceBuffer = undefined;
     if (this.video.src) URL.revokeObjectURL(this.video.src);
     this.video.removeAttribute('src');
   }
 }
 
-/** Loads the optional JSMpeg client once, only when MSE is missing. */
-export async function loadFallback() {
-  if (hasMse || globalThis.JSMpeg) return;
-  await new Promise((resolve) => {
+/**
+ * JSMpeg's source interface (start, resume, destroy, established…) over the player's own socket:
+ * the session cookie authenticates it, its close codes mean what they mean for the MSE path, and
+ * the hub's text messages are not fed to the MPEG-TS demuxer.
+ */
+function mpeg1Source(player) {
+  return class {
+    constructor(url) {
+      this.path = new URL(url).pathname;
+      this.streaming = true;
+      this.established = false;
+      this.completed = false;
+      this.progress = 0;
+      this.destination = null;
+    }
+    connect(destination) {
+      this.destination = destination;
+    }
+    start() {
+      player.connect(this.path, (data) => {
+        if (typeof data === 'string') {
+          if (JSON.parse(data).type === 'reconnecting') player.onState('reconnecting');
+          return;
+        }
+        if (this.socket !== player.ws) {
+          // The first picture data on this connection (the first ever, or after a reconnect).
+          this.socket = player.ws;
+          this.established = true;
+          this.progress = 1;
+          player.retryMs = 1000;
+          player.onState('playing');
+        }
+        this.destination?.write(data);
+      });
+    }
+    resume() {}
+    destroy() {
+      player.ws?.close();
+    }
+  };
+}
+
+let jsmpeg;
+/** Loads JSMpeg once, the first time a player needs it; resolves to undefined if it cannot be loaded. */
+function loadJsmpeg() {
+  jsmpeg ??= new Promise((resolve) => {
     const s = document.createElement('script');
     s.src = '/vendor/jsmpeg.min.js';
-    s.onload = resolve;
-    s.onerror = resolve;
+    s.onload = () => resolve(globalThis.JSMpeg);
+    s.onerror = () => {
+      jsmpeg = undefined;
+      resolve(undefined);
+    };
     document.head.append(s);
   });
+  return jsmpeg;
 }
 
 /** Detection boxes over a live picture, from /ws/events; coordinates are detect-size pixels. */

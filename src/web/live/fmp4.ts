@@ -62,31 +62,137 @@ export function findBox(buf: Buffer, path: string[]): Box | undefined {
 }
 
 /**
- * The RFC 6381 codec string MSE needs, from the first video track's sample entry:
- * avc1/avc3 → "avc1.PPCCLL" from avcC (profile, constraint flags, level).
+ * The RFC 6381 codecs MSE needs, one per track in track order, e.g. "avc1.4D401E, mp4a.40.2":
+ * video from avcC (H.264) or hvcC (H.265), audio from esds (AAC and other MPEG-4 audio) or Opus.
+ * Undefined when the init segment has no track whose codec can be named.
  */
 export function codecFromInit(init: Buffer): string | undefined {
   const moov = findBox(init, ['moov']);
   if (!moov) return undefined;
+  const codecs: string[] = [];
   for (const trak of readBoxes(payload(moov)).filter((b) => b.type === 'trak')) {
     const stsd = findBox(payload(trak), ['mdia', 'minf', 'stbl', 'stsd']);
-    if (!stsd) continue;
-    // stsd: full box header (4) + entry_count (4), then sample entries.
-    const entries = readBoxes(payload(stsd).subarray(8));
-    for (const entry of entries) {
-      if (entry.type === 'avc1' || entry.type === 'avc3') {
-        // Visual sample entry: 8 bytes (reserved + data_reference_index) + 70 bytes of fields before child boxes.
-        const avcC = readBoxes(payload(entry).subarray(78)).find((b) => b.type === 'avcC');
-        if (!avcC) return undefined;
-        const p = payload(avcC);
-        if (p.length < 4) return undefined;
-        const hex = (n: number) => n.toString(16).padStart(2, '0').toUpperCase();
-        return `avc1.${hex(p[1])}${hex(p[2])}${hex(p[3])}`;
-      }
-      if (entry.type === 'hvc1' || entry.type === 'hev1') return `${entry.type}.1.6.L93.B0`;
-    }
+    // stsd: full box header (4) + entry_count (4), then sample entries; a track has one.
+    const entry = stsd ? readBoxes(payload(stsd).subarray(8))[0] : undefined;
+    const codec = entry ? sampleEntryCodec(entry) : undefined;
+    if (codec) codecs.push(codec);
   }
-  return undefined;
+  return codecs.length ? codecs.join(', ') : undefined;
+}
+
+const hex = (n: number) => n.toString(16).toUpperCase();
+const hex2 = (n: number) => hex(n).padStart(2, '0');
+
+function sampleEntryCodec(entry: Box): string | undefined {
+  const p = payload(entry);
+  switch (entry.type) {
+    case 'avc1':
+    case 'avc3': {
+      const avcC = visualChild(p, 'avcC');
+      return avcC && avcC.length >= 4 ? `${entry.type}.${hex2(avcC[1])}${hex2(avcC[2])}${hex2(avcC[3])}` : undefined;
+    }
+    case 'hvc1':
+    case 'hev1': {
+      const hvcC = visualChild(p, 'hvcC');
+      return hvcC ? hevcCodec(entry.type, hvcC) : undefined;
+    }
+    case 'mp4a': {
+      const esds = audioChild(p, 'esds');
+      return esds ? mpeg4AudioCodec(esds) : undefined;
+    }
+    case 'Opus':
+      return 'opus';
+    default:
+      return undefined;
+  }
+}
+
+/** A visual sample entry's child box: 8 bytes (reserved + data_reference_index) + 70 bytes of fields before the children. */
+function visualChild(entry: Buffer, type: string): Buffer | undefined {
+  const box = readBoxes(entry.subarray(78)).find((b) => b.type === type);
+  return box && payload(box);
+}
+
+/**
+ * An audio sample entry's child box: 8 bytes + 20 bytes of fields, plus the 16 or 36 bytes that
+ * QuickTime sound description versions 1 and 2 add.
+ */
+function audioChild(entry: Buffer, type: string): Buffer | undefined {
+  if (entry.length < 28) return undefined;
+  const version = entry.readUInt16BE(8);
+  const fields = 28 + (version === 1 ? 16 : version === 2 ? 36 : 0);
+  const box = readBoxes(entry.subarray(fields)).find((b) => b.type === type);
+  return box && payload(box);
+}
+
+/**
+ * "hev1|hvc1.<profile space A-C><profile idc>.<compatibility flags, bit-reversed, hex>.<L|H><level idc>
+ * .<constraint bytes, hex, trailing zero bytes left out>", from the HEVCDecoderConfigurationRecord
+ * (ISO/IEC 14496-15 §8.3.3.1 and Annex E).
+ */
+export function hevcCodec(type: string, hvcC: Buffer): string | undefined {
+  if (hvcC.length < 13) return undefined;
+  const space = hvcC[1] >> 6;
+  const tier = (hvcC[1] >> 5) & 1;
+  const profile = hvcC[1] & 0x1f;
+  const flags = hvcC.readUInt32BE(2);
+  let reversed = 0;
+  for (let bit = 0; bit < 32; bit++) if (flags & (1 << bit)) reversed |= 1 << (31 - bit);
+  const constraints = [...hvcC.subarray(6, 12)];
+  while (constraints.length && constraints[constraints.length - 1] === 0) constraints.pop();
+  const level = hvcC[12];
+  return [
+    type,
+    `${['', 'A', 'B', 'C'][space]}${profile}`,
+    hex(reversed >>> 0),
+    `${tier ? 'H' : 'L'}${level}`,
+    ...constraints.map(hex),
+  ].join('.');
+}
+
+/**
+ * "mp4a.<objectTypeIndication>[.<audio object type>]" from an esds box: ES_Descriptor →
+ * DecoderConfigDescriptor → DecoderSpecificInfo, whose AudioSpecificConfig starts with the audio
+ * object type (2 for AAC-LC), as RFC 6381 §3.3 describes.
+ */
+export function mpeg4AudioCodec(esds: Buffer): string | undefined {
+  // Full box header (4), then the ES_Descriptor (tag 3).
+  const es = readDescriptor(esds, 4);
+  if (!es || es.tag !== 0x03 || es.start + 3 > es.end) return undefined;
+  const esFlags = esds[es.start + 2];
+  let offset = es.start + 3;
+  if (esFlags & 0x80) offset += 2; // dependsOn_ES_ID
+  if (esFlags & 0x40) offset += 1 + (esds[offset] ?? 0); // URL
+  if (esFlags & 0x20) offset += 2; // OCR_ES_Id
+  const config = readDescriptor(esds, offset, es.end);
+  if (!config || config.tag !== 0x04 || config.start + 13 > config.end) return undefined;
+  const objectType = esds[config.start];
+  if (objectType !== 0x40) return `mp4a.${hex2(objectType)}`;
+  const specific = readDescriptor(esds, config.start + 13, config.end);
+  if (!specific || specific.tag !== 0x05 || specific.start >= specific.end) return undefined;
+  const first = esds[specific.start];
+  let audioObjectType = first >> 3;
+  if (audioObjectType === 31) {
+    if (specific.start + 1 >= specific.end) return undefined;
+    audioObjectType = 32 + (((first & 0x07) << 3) | (esds[specific.start + 1] >> 5));
+  }
+  return `mp4a.40.${audioObjectType}`;
+}
+
+/** An MPEG-4 descriptor (ISO/IEC 14496-1 §8.3.3): a tag, then a size in 7-bit groups (high bit: more follow). */
+function readDescriptor(buf: Buffer, offset: number, limit = buf.length): { tag: number; start: number; end: number } | undefined {
+  if (offset + 2 > limit) return undefined;
+  const tag = buf[offset];
+  let size = 0;
+  let o = offset + 1;
+  for (let i = 0; i < 4; i++) {
+    if (o >= limit) return undefined;
+    const b = buf[o++];
+    size = (size << 7) | (b & 0x7f);
+    if (!(b & 0x80)) break;
+  }
+  const end = o + size;
+  return end <= limit ? { tag, start: o, end } : undefined;
 }
 
 /** default_sample_flags of the track's trex (moov/mvex/trex), used when a fragment gives none. */

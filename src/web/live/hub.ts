@@ -1,8 +1,9 @@
 import { Backoff } from '../../camera/backoff.ts';
-import { repackageToFragmentedMp4, signalFfmpeg, transcodeToMpeg1, type FfmpegCommand } from '../../camera/ffmpeg.ts';
-import { maskUrlsIn, type Logger } from '../../log/logger.ts';
+import { repackageToFragmentedMp4, transcodeToMpeg1 } from '../../camera/ffmpeg.ts';
+import type { Logger } from '../../log/logger.ts';
+import { FfmpegSupervisor } from '../../process/ffmpeg-supervisor.ts';
 import { Fmp4Splitter, type Fragment } from './fmp4.ts';
-
+import type { LiveTap } from './tap.ts';
 
 /** One viewer's socket, as the hub sees it. */
 export interface Watcher {
@@ -16,11 +17,14 @@ export interface Watcher {
 export type LiveFormat = 'fmp4' | 'mpeg1';
 
 const SLOW_WATCHER_BYTES = 4 * 1024 * 1024;
+const STALL_MS = 15_000;
 
 interface StreamOptions {
   camera: string;
   url: string;
   format: LiveFormat;
+  /** The recorder's connection to the camera, when it records: fMP4 viewers share it. */
+  tap?: LiveTap;
   lingerMs: number;
   logger: Logger;
   onIdle: () => void;
@@ -32,21 +36,19 @@ interface WatcherState {
 }
 
 /**
- * One ffmpeg per camera and format, shared by everyone watching it: started by the first watcher,
- * stopped `lingerMs` after the last one leaves, restarted with backoff if it dies while watched.
+ * Everyone watching one camera in one format. fMP4 comes from the recorder's connection when the
+ * camera records (no connection of its own); otherwise, and for the MPEG-1 fallback, one supervised
+ * ffmpeg started by the first watcher and stopped `lingerMs` after the last one leaves.
  */
 class LiveStream {
   private readonly watchers = new Map<Watcher, WatcherState>();
-  private command?: FfmpegCommand;
+  private ffmpeg?: FfmpegSupervisor;
   private splitter?: Fmp4Splitter;
   private init?: Buffer;
   private codec?: string;
   private lingerTimer?: NodeJS.Timeout;
-  private retryTimer?: NodeJS.Timeout;
-  private readonly backoff = new Backoff(1000, 15_000);
-  private stderrTail: string[] = [];
-  private stopped = false;
-  private gotData = false;
+  private readonly onInit = (init: Buffer, codec: string | undefined) => this.gotInit(init, codec);
+  private readonly onFragment = (fragment: Fragment) => this.gotFragment(fragment);
 
   constructor(private readonly opts: StreamOptions) {}
 
@@ -59,7 +61,7 @@ class LiveStream {
     this.lingerTimer = undefined;
     this.watchers.set(watcher, { waitingForKeyframe: true });
     if (this.opts.format === 'fmp4' && this.init) this.greet(watcher);
-    if (!this.command && !this.retryTimer) this.spawn();
+    this.open();
   }
 
   remove(watcher: Watcher): void {
@@ -70,15 +72,62 @@ class LiveStream {
 
   /** Ends the stream now, closing every watcher with the given reason. */
   stop(code = 1000, reason = 'stream stopped'): void {
-    this.stopped = true;
     clearTimeout(this.lingerTimer);
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
     for (const w of this.watchers.keys()) w.close(code, reason);
     this.watchers.clear();
-    if (this.command) signalFfmpeg(this.command);
-    this.command = undefined;
+    this.opts.tap?.off('init', this.onInit);
+    this.opts.tap?.off('fragment', this.onFragment);
+    void this.ffmpeg?.stop();
+    this.ffmpeg = undefined;
     this.opts.onIdle();
+  }
+
+  private open(): void {
+    const { tap, format } = this.opts;
+    if (format === 'fmp4' && tap) {
+      if (tap.listeners('init').includes(this.onInit)) return;
+      tap.on('init', this.onInit);
+      tap.on('fragment', this.onFragment);
+      if (tap.init) this.gotInit(tap.init, tap.codec);
+      return;
+    }
+    if (this.ffmpeg) return;
+    this.ffmpeg = this.ownConnection();
+    this.ffmpeg.start();
+    this.opts.logger.info({ camera: this.opts.camera, format }, 'live view stream started');
+  }
+
+  private ownConnection(): FfmpegSupervisor {
+    const { camera, url, format, logger } = this.opts;
+    const ffmpeg = new FfmpegSupervisor({
+      build: () => (format === 'fmp4' ? repackageToFragmentedMp4(url) : transcodeToMpeg1(url, { width: 640, fps: 24, kbps: 800 })),
+      onSpawn: () => {
+        this.init = undefined;
+        this.codec = undefined;
+        if (format === 'fmp4') this.splitter = new Fmp4Splitter(this.onInit, this.onFragment);
+      },
+      onStdout: (chunk) => {
+        ffmpeg.alive();
+        if (format === 'mpeg1') {
+          for (const w of this.watchers.keys()) if (w.bufferedAmount() < SLOW_WATCHER_BYTES) w.sendBinary(chunk);
+          return;
+        }
+        try {
+          this.splitter?.push(chunk);
+        } catch (err) {
+          ffmpeg.restart(`malformed MP4 from ffmpeg: ${(err as Error).message}`);
+        }
+      },
+      stallMs: STALL_MS,
+      progress: 'video',
+      backoff: new Backoff(1000, 15_000),
+    });
+    ffmpeg.on('state', (state, { failure, retryInMs }) => {
+      if (state !== 'backoff') return;
+      logger.warn({ camera, format, error: failure && `${failure.kind}: ${failure.message}`, retryInMs }, 'live view stream ended; restarting');
+      for (const w of this.watchers.keys()) w.sendText(JSON.stringify({ type: 'reconnecting', retryInMs }));
+    });
+    return ffmpeg;
   }
 
   private greet(watcher: Watcher): void {
@@ -86,59 +135,7 @@ class LiveStream {
     watcher.sendBinary(this.init!);
   }
 
-  private spawn(): void {
-    this.retryTimer = undefined;
-    this.init = undefined;
-    this.codec = undefined;
-    this.stderrTail = [];
-    this.gotData = false;
-    const { camera, url, format, logger } = this.opts;
-    const command =
-      format === 'fmp4' ? repackageToFragmentedMp4(url) : transcodeToMpeg1(url, { width: 640, fps: 24, kbps: 800 });
-    this.command = command;
-    if (format === 'fmp4') {
-      this.splitter = new Fmp4Splitter(
-        (init, codec) => this.onInit(init, codec),
-        (fragment) => this.onFragment(fragment),
-      );
-    }
-    command.on('stderr', (line: string) => {
-      this.stderrTail.push(maskUrlsIn(line));
-      if (this.stderrTail.length > 20) this.stderrTail.shift();
-    });
-    const onExit = (err?: Error) => {
-      if (this.command !== command) return;
-      this.command = undefined;
-      if (this.stopped || this.watchers.size === 0) return;
-      if (this.gotData) this.backoff.reset();
-      const delay = this.backoff.next();
-      const reason = maskUrlsIn(err?.message.split('\n')[0] ?? 'ffmpeg ended');
-      logger.warn({ camera, format, reason, stderr: this.stderrTail.slice(-5), retryInMs: delay }, 'live view stream ended; restarting');
-      for (const w of this.watchers.keys()) w.sendText(JSON.stringify({ type: 'reconnecting', retryInMs: delay }));
-      this.retryTimer = setTimeout(() => this.spawn(), delay);
-      this.retryTimer.unref();
-    };
-    command.on('error', (err: Error) => onExit(err));
-    command.on('end', () => onExit());
-    const output = command.pipe();
-    output.on('error', () => {});
-    output.on('data', (chunk: Buffer) => {
-      this.gotData = true;
-      if (format === 'fmp4') {
-        try {
-          this.splitter!.push(chunk);
-        } catch (err) {
-          logger.error({ camera, err: (err as Error).message }, 'live view: malformed MP4 from ffmpeg');
-          signalFfmpeg(command);
-        }
-      } else {
-        for (const w of this.watchers.keys()) if (w.bufferedAmount() < SLOW_WATCHER_BYTES) w.sendBinary(chunk);
-      }
-    });
-    logger.info({ camera, format }, 'live view stream started');
-  }
-
-  private onInit(init: Buffer, codec: string | undefined): void {
+  private gotInit(init: Buffer, codec: string | undefined): void {
     this.init = init;
     this.codec = codec;
     for (const [w, state] of this.watchers) {
@@ -147,7 +144,7 @@ class LiveStream {
     }
   }
 
-  private onFragment(fragment: Fragment): void {
+  private gotFragment(fragment: Fragment): void {
     for (const [w, state] of this.watchers) {
       if (w.bufferedAmount() > SLOW_WATCHER_BYTES) {
         state.waitingForKeyframe = true;
@@ -162,11 +159,18 @@ class LiveStream {
   }
 }
 
+export interface LiveHubOptions {
+  lingerMs: number;
+  logger: Logger;
+  /** The recorder's live tap of a camera, while it records. */
+  tap?: (camera: string) => LiveTap | undefined;
+}
+
 /** All live streams of the viewer, by camera and format. */
 export class LiveHub {
   private readonly byKey = new Map<string, LiveStream>();
 
-  constructor(private readonly opts: { lingerMs: number; logger: Logger }) {}
+  constructor(private readonly opts: LiveHubOptions) {}
 
   watch(camera: string, url: string, format: LiveFormat, watcher: Watcher): () => void {
     const key = `${format}:${camera}`;
@@ -176,6 +180,7 @@ export class LiveHub {
         camera,
         url,
         format,
+        tap: this.opts.tap?.(camera),
         lingerMs: this.opts.lingerMs,
         logger: this.opts.logger,
         onIdle: () => {
@@ -189,7 +194,7 @@ export class LiveHub {
     return () => s.remove(watcher);
   }
 
-  /** The ffmpeg-backed streams alive now. */
+  /** The live streams alive now. */
   streams(): { camera: string; format: LiveFormat; watchers: number }[] {
     return [...this.byKey.entries()].map(([key, s]) => {
       const [format, camera] = key.split(':') as [LiveFormat, string];

@@ -1,5 +1,5 @@
 import { get, put } from '../api.js';
-import { BoxOverlay, EventFeed, LivePlayer, loadFallback } from '../live.js';
+import { BoxOverlay, EventFeed, LivePlayer } from '../live.js';
 import { labelMaskSection } from '../masks.js';
 import { clear, h, page, toast } from '../ui.js';
 
@@ -29,15 +29,32 @@ function liveTile(cam, { large = false } = {}) {
   }
   const video = h('video', { class: 'live', 'aria-label': `Live video of ${cam.name}`, muted: true, playsinline: true, autoplay: true });
   const layer = h('div', { class: 'boxes', 'aria-hidden': 'true' });
+  // Only the camera's own page has a sound control: grid tiles are links, and many cameras at once would be noise.
+  const sound = large ? soundButton(video) : null;
   frame.append(video, layer, note);
+  if (sound) frame.append(sound);
   const player = new LivePlayer(video, cam.name, {
     onState: (state, detail) => {
       note.textContent = detail ?? STATE_TEXT[state] ?? '';
       note.hidden = !note.textContent;
       frame.dataset.state = state;
     },
+    onAudio: (hasAudio) => {
+      if (sound) sound.hidden = !hasAudio;
+    },
   });
   return { frame, player, layer };
+}
+
+/** Live video starts muted (browsers only autoplay it so, and a camera may hear a room); this unmutes it. */
+function soundButton(video) {
+  const button = h('button', { type: 'button', class: 'sound', hidden: true }, 'Unmute');
+  button.addEventListener('click', () => {
+    video.muted = !video.muted;
+    if (!video.muted) video.play().catch(() => {});
+    button.textContent = video.muted ? 'Unmute' : 'Mute';
+  });
+  return button;
 }
 
 function stateBadge(cam) {
@@ -46,7 +63,6 @@ function stateBadge(cam) {
 }
 
 export async function grid(main) {
-  await loadFallback();
   const { cameras } = await get('/cameras');
   const tiles = cameras.map((cam) => ({ cam, ...liveTile(cam) }));
   clear(
@@ -87,7 +103,6 @@ export async function grid(main) {
 }
 
 export async function camera(main, { params: [name] }) {
-  await loadFallback();
   const { cameras } = await get('/cameras');
   const cam = cameras.find((c) => c.name === name);
   if (!cam) {

@@ -146,7 +146,7 @@ function startVoletRun(configPath: string): RunningCli {
 
 const isRunning = (p: Proc) => processes().some((q) => q.pid === p.pid && q.startTime === p.startTime && q.state !== 'Z');
 
-test('after kill -9 of Volet, none of its ffmpeg processes (detection, recording, live view) survives 5 s, and nothing new reaches its RAM cache', async (t) => {
+test('after kill -9 of Volet, none of its ffmpeg processes (detection, recording, MPEG-1 live view) survives 5 s, and nothing new reaches its RAM cache', async (t) => {
   const instance = await prepareInstance();
   const volet = startVoletRun(instance.configPath);
   let live: WebSocket | undefined;
@@ -157,14 +157,15 @@ test('after kill -9 of Volet, none of its ffmpeg processes (detection, recording
     const url = /Viewer: (http:\/\/\S+)/.exec(volet.output())![1];
     const client = new Client(url);
     assert.equal((await client.login(ADMIN.username, ADMIN.password)).status, 200);
-    live = new WebSocket(`${url.replace('http', 'ws')}/ws/live/porch`, { headers: { cookie: client.cookie!, origin: url } });
+    // The fMP4 live view shares the recording's connection; the MPEG-1 fallback has an ffmpeg of its own.
+    live = new WebSocket(`${url.replace('http', 'ws')}/ws/mpeg1/porch`, { headers: { cookie: client.cookie!, origin: url } });
     let liveBytes = 0;
     live.on('message', (data, isBinary) => isBinary && (liveBytes += (data as Buffer).length));
     live.on('error', () => {});
 
     await waitFor('live video', () => liveBytes > 0, 60_000);
     await waitFor('a segment in the RAM cache', () => filesUnder(instance.cacheDir).some((f) => f.endsWith('.ts')), 60_000);
-    await waitFor('three ffmpeg children (detection, recording, live view)', () => ffmpegDescendantsOf(volet.child.pid!).length >= 3, 30_000);
+    await waitFor('three ffmpeg children (detection, recording, MPEG-1 live view)', () => ffmpegDescendantsOf(volet.child.pid!).length >= 3, 30_000);
     const children = ffmpegDescendantsOf(volet.child.pid!);
     assert.ok(children.some((p) => p.argv.some((a) => a.startsWith(instance.cacheDir))), 'the recording ffmpeg is among them');
 

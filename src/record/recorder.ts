@@ -131,7 +131,8 @@ export class Recorder {
     await rm(this.cameraCache, { recursive: true, force: true });
     await mkdir(this.cameraCache, { recursive: true, mode: 0o700 });
     this.unsubscribe = this.subscribe();
-    this.watcher = watch(this.cameraCache, () => this.scan());
+    // 'rename' is a file appearing or going; 'change' (every write ffmpeg makes) needs no scan.
+    this.watcher = watch(this.cameraCache, (type) => type === 'rename' && this.scan());
     this.watcher.on('error', () => {}); // the poll below still finds the files
     this.poller = setInterval(() => this.scan(), 1000);
     this.poller.unref();

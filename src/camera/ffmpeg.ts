@@ -75,16 +75,19 @@ export function recordSegments(url: string, opts: SegmentOptions): ffmpeg.Ffmpeg
       '-reset_timestamps', '1',
     ]);
   if (!opts.live) return command;
-  return command.output(opts.live).outputOptions([
-    '-map', '0:v:0',
-    '-map', '0:a:0?',
-    '-c:v', 'copy',
-    '-c:a', 'aac', '-ac', '1', '-b:a', '48k',
-    ...FRAGMENTED_MP4,
-  ]);
+  return command.output(opts.live).outputOptions(LIVE_MP4);
 }
 
-const FRAGMENTED_MP4 = ['-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '500000'];
+/** Live-view output: video as is, audio as mono AAC, fragmented MP4 (init once, then a fragment per keyframe or half second). */
+const LIVE_MP4 = [
+  '-map', '0:v:0',
+  '-map', '0:a:0?',
+  '-c:v', 'copy',
+  '-c:a', 'aac', '-ac', '1', '-b:a', '48k',
+  '-f', 'mp4',
+  '-movflags', 'frag_keyframe+empty_moov+default_base_moof',
+  '-frag_duration', '500000',
+];
 
 /** Joins decrypted MPEG-TS segments streamed from `input` into a playable MP4, without re-encoding. */
 export function remuxToMp4(input: Readable, outputPath: string): ffmpeg.FfmpegCommand {
@@ -103,13 +106,7 @@ export function remuxToMp4(input: Readable, outputPath: string): ffmpeg.FfmpegCo
  */
 export function repackageToFragmentedMp4(url: string): ffmpeg.FfmpegCommand {
   return rtspInput(url)
-    .outputOptions([
-      '-map', '0:v:0',
-      '-map', '0:a:0?',
-      '-c:v', 'copy',
-      '-c:a', 'aac', '-ac', '1', '-b:a', '48k',
-      ...FRAGMENTED_MP4,
-    ]);
+    .outputOptions(LIVE_MP4);
 }
 
 export interface Mpeg1Options {

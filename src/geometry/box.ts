@@ -12,10 +12,19 @@ export function boxArea(box: Box): number {
   return Math.max(0, box.width) * Math.max(0, box.height);
 }
 
+/** The part both boxes cover (zero width or height when they do not overlap). */
+export function intersectBox(a: Box, b: Box): Box {
+  const x = Math.max(a.x, b.x);
+  const y = Math.max(a.y, b.y);
+  return { x, y, width: Math.max(0, Math.min(a.x + a.width, b.x + b.width) - x), height: Math.max(0, Math.min(a.y + a.height, b.y + b.height) - y) };
+}
+
 export function intersectionArea(a: Box, b: Box): number {
-  const width = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const height = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  return width > 0 && height > 0 ? width * height : 0;
+  return boxArea(intersectBox(a, b));
+}
+
+export function boxContains(box: Box, [x, y]: Point): boolean {
+  return x >= box.x && x <= box.x + box.width && y >= box.y && y <= box.y + box.height;
 }
 
 /** Intersection over union, 0 when the boxes do not overlap (or both are empty). */

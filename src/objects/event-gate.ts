@@ -1,5 +1,4 @@
-import { boxArea, boxCentre, intersectionArea, iou, type Box } from '../geometry/box.ts';
-import type { Point } from '../geometry/polygon.ts';
+import { boxArea, boxCentre, boxContains, intersectBox, intersectionArea, iou, type Box } from '../geometry/box.ts';
 import type { TrackerUpdate } from '../track/tracker.ts';
 import type { Track } from '../track/track.ts';
 
@@ -98,7 +97,7 @@ export function median(values: readonly number[]): number {
  * object partly hidden by someone walking past keeps a box inside its first one, so it has not moved.
  */
 export function hasMoved(track: Pick<Track, 'box' | 'firstBox'>): boolean {
-  return !contains(track.firstBox, boxCentre(track.box)) && !contains(track.box, boxCentre(track.firstBox));
+  return !boxContains(track.firstBox, boxCentre(track.box)) && !boxContains(track.box, boxCentre(track.firstBox));
 }
 
 /**
@@ -111,21 +110,11 @@ export function hasOwnMotion(track: Pick<Track, 'id' | 'box'>, motion: readonly 
   const others = tracks.filter((t) => t.id !== track.id);
   let unexplained = 0;
   for (const m of motion) {
-    const overlap = intersection(track.box, m);
+    const overlap = intersectBox(track.box, m);
     const overlapArea = boxArea(overlap);
     if (overlapArea === 0) continue;
     const explained = Math.max(0, ...others.map((o) => intersectionArea(overlap, o.box) / overlapArea));
     if (explained < 0.5) unexplained += overlapArea * (1 - explained);
   }
   return unexplained >= share * area;
-}
-
-function intersection(a: Box, b: Box): Box {
-  const x = Math.max(a.x, b.x);
-  const y = Math.max(a.y, b.y);
-  return { x, y, width: Math.max(0, Math.min(a.x + a.width, b.x + b.width) - x), height: Math.max(0, Math.min(a.y + a.height, b.y + b.height) - y) };
-}
-
-function contains(box: Box, [x, y]: Point): boolean {
-  return x >= box.x && x <= box.x + box.width && y >= box.y && y <= box.y + box.height;
 }

@@ -166,20 +166,21 @@ export class Recorder {
 
   /** Looks for files ffmpeg has finished (a newer one of its run exists). */
   private scan(): void {
-    this.scanning = this.scanning.then(async () => {
-      const names = await readdir(this.cameraCache).catch(() => [] as string[]);
-      for (const file of this.files.seen(names, Date.now())) await this.finished(file);
-    });
+    this.scanning = this.scanning.then(() => this.finishSeen());
   }
 
   /** The ffmpeg run ended: its last file is as complete as it will get. */
   private endRun(): void {
     this.scanning = this.scanning.then(async () => {
-      const names = await readdir(this.cameraCache).catch(() => [] as string[]);
-      for (const file of this.files.seen(names, Date.now())) await this.finished(file);
+      await this.finishSeen();
       const last = this.files.endRun();
       if (last) await this.finished(last);
     });
+  }
+
+  private async finishSeen(): Promise<void> {
+    const names = await readdir(this.cameraCache).catch(() => [] as string[]);
+    for (const file of this.files.seen(names, Date.now())) await this.finished(file);
   }
 
   private async finished(file: FinishedFile): Promise<void> {

@@ -47,6 +47,7 @@ class LiveStream {
   private init?: Buffer;
   private codec?: string;
   private lingerTimer?: NodeJS.Timeout;
+  private tapped = false;
   private readonly onInit = (init: Buffer, codec: string | undefined) => this.gotInit(init, codec);
   private readonly onFragment = (fragment: Fragment) => this.gotFragment(fragment);
 
@@ -77,6 +78,7 @@ class LiveStream {
     this.watchers.clear();
     this.opts.tap?.off('init', this.onInit);
     this.opts.tap?.off('fragment', this.onFragment);
+    this.tapped = false;
     void this.ffmpeg?.stop();
     this.ffmpeg = undefined;
     this.opts.onIdle();
@@ -85,7 +87,8 @@ class LiveStream {
   private open(): void {
     const { tap, format } = this.opts;
     if (format === 'fmp4' && tap) {
-      if (tap.listeners('init').includes(this.onInit)) return;
+      if (this.tapped) return;
+      this.tapped = true;
       tap.on('init', this.onInit);
       tap.on('fragment', this.onFragment);
       if (tap.init) this.gotInit(tap.init, tap.codec);

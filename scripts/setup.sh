@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 packages=(ffmpeg)
 if [ "${1:-}" != "--runtime" ]; then
   # The tests' RTSP camera (GStreamer RTSP server via python3-gi), browser (Chromium), and the egress
-  # test's tools (strace records every connection; ip brings up loopback in a network namespace).
+  # test's tools (strace records every connection; ip brings up loopback in a network namespace), and the
+  # MQTT tests' broker (mosquitto, started by the tests on 127.0.0.1).
   packages+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-             gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly chromium strace iproute2)
+             gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly chromium strace iproute2 mosquitto)
 fi
 
 missing=()

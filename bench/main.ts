@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<(args: string[]) => Promise<void>>> 
   vault: async () => (await import('./vault.ts')).benchVault,
   login: async () => (await import('./login.ts')).benchLogin,
   notify: async () => (await import('./notify.ts')).benchNotify,
+  mqtt: async () => (await import('./mqtt.ts')).benchMqtt,
   scale: async () => (await import('./scale.ts')).benchScale,
   soak: async () => (await import('./soak.ts')).benchSoak,
   accuracy: async () => (await import('./accuracy.ts')).benchAccuracy,

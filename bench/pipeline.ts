@@ -27,8 +27,8 @@ export async function benchPipeline(args: string[]): Promise<void> {
 
   process.stdout.write(`Idle scene, 1920×1080 main + 640×360 sub at 15 fps, detect at ${FPS} fps, record mode events. ${seconds} s windows after ${WARMUP_S} s warm-up.\n\n`);
   process.stdout.write(
-    '| cameras | Volet CPU % | floor CPU % | ratio | tree RSS MB | test server MB | Volet RSS MB | per camera MB | Volet PSS MB | Node MB | ffmpeg MB each | frames read | dropped |\n' +
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n',
+    '| cameras | RTSP sessions per camera | Volet CPU % | floor CPU % | ratio | Volet RSS MB | per camera MB | Volet PSS MB | Node MB | ffmpeg MB each | frames read | dropped |\n' +
+      '|---|---|---|---|---|---|---|---|---|---|---|---|\n',
   );
   for (const n of counts) {
     const camera = await startRtspCamera({ mounts: mountsFor(n, idle.main.path, idle.sub.path), loop: true });
@@ -36,8 +36,8 @@ export async function benchPipeline(args: string[]): Promise<void> {
       const volet = await runVolet(camera, n, models, seconds);
       const floor = await runFloor(camera, n, seconds);
       process.stdout.write(
-        `| ${n} | ${volet.cpuPercent.toFixed(1)} | ${floor.toFixed(1)} | ${(volet.cpuPercent / floor).toFixed(2)} | ${mb(volet.rssBytes)} | ${mb(volet.rss.server)} | ` +
-          `${mb(volet.rssBytes - volet.rss.server)} | ${mb((volet.rssBytes - volet.rss.server) / n)} | ${mb(volet.rss.voletPss)} | ${mb(volet.rss.node)} | ${mb(volet.rss.ffmpegEach)} | ` +
+        `| ${n} | ${volet.sessionsPerCamera} | ${volet.cpuPercent.toFixed(1)} | ${floor.toFixed(1)} | ${(volet.cpuPercent / floor).toFixed(2)} | ` +
+          `${mb(volet.rssBytes)} | ${mb(volet.rssBytes / n)} | ${mb(volet.rss.voletPss)} | ${mb(volet.rss.node)} | ${mb(volet.rss.ffmpegEach)} | ` +
           `${volet.framesRead} | ${volet.framesDropped} |\n`,
       );
     } finally {
@@ -98,10 +98,11 @@ async function runVolet(camera: RtspCamera, n: number, models: string, seconds: 
   return withVolet(camera, n, models, async (volet) => {
     await sleep(WARMUP_S * 1000);
     const before = totals(volet);
-    const usage = await measureTree(process.pid, seconds);
+    const usage = await measureTree(process.pid, seconds, camera.pid);
     const rss = rssBreakdown(camera.pid);
     const after = totals(volet);
-    return { ...usage, rss, framesRead: after.read - before.read, framesDropped: after.dropped - before.dropped };
+    const sessionsPerCamera = (sessionsOn(camera, '/main') + sessionsOn(camera, '/sub')) / n;
+    return { ...usage, rss, sessionsPerCamera, framesRead: after.read - before.read, framesDropped: after.dropped - before.dropped };
   });
 }
 
@@ -135,16 +136,15 @@ function pssOf(pid: number): number {
 }
 
 /**
- * Where the tree's RSS sits: the test RTSP server (not Volet), Node itself, the mean ffmpeg, and
+ * Where Volet's RSS sits (the test RTSP server left out): Node itself, the mean ffmpeg, and
  * Volet's PSS (RSS counts the libraries every ffmpeg maps once per process).
  */
 function rssBreakdown(serverPid: number) {
   const serverPids = new Set(processTree(serverPid));
-  const server = [...serverPids].reduce((sum, pid) => sum + rssOf(pid), 0);
   const voletPss = processTree(process.pid).filter((pid) => !serverPids.has(pid)).reduce((sum, pid) => sum + pssOf(pid), 0);
   const ffmpegs = processTree(process.pid).filter((pid) => commandOf(pid) === 'ffmpeg').map(rssOf);
   const ffmpegEach = ffmpegs.length > 0 ? ffmpegs.reduce((a, b) => a + b, 0) / ffmpegs.length : 0;
-  return { server, node: rssOf(process.pid), ffmpegEach, voletPss };
+  return { node: rssOf(process.pid), ffmpegEach, voletPss };
 }
 
 function totals(volet: Awaited<ReturnType<typeof startVolet>>) {
@@ -162,7 +162,7 @@ async function runFloor(camera: RtspCamera, n: number, seconds: number): Promise
   const cache = mkdtempSync('/dev/shm/volet-floor-');
   const builders: (() => FfmpegCommand)[] = [];
   for (let i = 0; i < n; i++) {
-    builders.push(() => decodeToRawFrames(camera.url(`/c${i}/sub`), { fps: FPS, width: 640, height: 360 }).output('/dev/null'));
+    builders.push(() => decodeToRawFrames(camera.url(`/c${i}/sub`), { fps: FPS, width: 640, height: 360, frames: discard() }));
     builders.push(() => recordSegments(camera.url(`/c${i}/main`), { segmentSeconds: 4, outputPattern: join(cache, `c${i}-${Date.now()}-%06d.ts`) }));
   }
   // Like Volet's supervisors, restart an ffmpeg that exits (the test server refuses some of many simultaneous connects).
@@ -182,7 +182,7 @@ async function runFloor(camera: RtspCamera, n: number, seconds: number): Promise
   builders.forEach(keep);
   try {
     await sleep(WARMUP_S * 1000);
-    return (await measureTree(process.pid, seconds)).cpuPercent;
+    return (await measureTree(process.pid, seconds, camera.pid)).cpuPercent;
   } finally {
     stopping = true;
     for (const c of running) c.kill('SIGKILL');
@@ -210,4 +210,19 @@ async function measureLatency(camera: RtspCamera, n: number, models: string, sec
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** RTSP sessions the test server holds now on every mount ending in `suffix`, from its log. */
+function sessionsOn(camera: RtspCamera, suffix: string): number {
+  const active = new Map<string, number>();
+  for (const line of camera.logs().split('\n')) {
+    const m = /(\/\S+): client stream.*\((\d+) active\)/.exec(line);
+    if (m && m[1].endsWith(suffix)) active.set(m[1], Number(m[2]));
+  }
+  return [...active.values()].reduce((a, b) => a + b, 0);
+}
+
+/** A sink for the floor's decoded frames. */
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
 }

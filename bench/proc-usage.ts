@@ -41,17 +41,20 @@ export function processTree(root: number): number[] {
 }
 
 /**
- * CPU use of a process tree over a window, in % of one core, and its RSS at the end. Processes that
- * exist at both ends are counted; the window should be long compared to process restarts.
+ * CPU use of a process tree over a window, in % of one core, and its RSS at the end, leaving out
+ * the subtree of `excludeRoot` (a test server the tree started). Processes that exist at both ends
+ * are counted; the window should be long compared to process restarts.
  */
-export async function measureTree(root: number, seconds: number): Promise<{ cpuPercent: number; rssBytes: number; pids: number }> {
-  const before = new Map(processTree(root).map((pid) => [pid, procTimes(pid)?.cpuSeconds ?? 0]));
+export async function measureTree(root: number, seconds: number, excludeRoot?: number): Promise<{ cpuPercent: number; rssBytes: number; pids: number }> {
+  const excluded = new Set(excludeRoot === undefined ? [] : processTree(excludeRoot));
+  const tree = () => processTree(root).filter((pid) => !excluded.has(pid));
+  const before = new Map(tree().map((pid) => [pid, procTimes(pid)?.cpuSeconds ?? 0]));
   const started = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   let cpu = 0;
   let rss = 0;
-  const pids = processTree(root);
+  const pids = tree();
   for (const pid of pids) {
     const now = procTimes(pid);
     if (!now) continue;

@@ -1,4 +1,5 @@
-import type { VoletConfig } from '../config/schema.ts';
+import { join } from 'node:path';
+import type { CameraConfig, VoletConfig } from '../config/schema.ts';
 import type { ObjectDetector } from '../detect/detector.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
@@ -8,7 +9,9 @@ import type { ShutterController } from '../privacy/controller.ts';
 import type { ShutterChange } from '../privacy/types.ts';
 import { EventRecorder } from '../record/event-recorder.ts';
 import { Recorder } from '../record/recorder.ts';
-import { LiveTap } from '../web/live/tap.ts';
+import { SocketFeed } from '../restream/socket-feed.ts';
+import { TapReader } from '../restream/tap-reader.ts';
+import { LiveTap } from '../restream/tap.ts';
 import type { OpenStorage } from './storage.ts';
 import type { Module } from './lifecycle.ts';
 
@@ -26,23 +29,52 @@ export interface CamerasDeps {
 /**
  * Every enabled camera: its detection pipeline and, once the vault exists, its recorder. A camera
  * runs while its privacy shutter is open; the shutter's `change` opens and closes it.
+ *
+ * Each camera stream is read by one connection: the recorder's reads the main stream (segments,
+ * and fragmented MP4 for the live view's tap), the detector's reads the sub stream (raw frames,
+ * and fragmented MP4 for the sub tap through a unix socket). A camera without a sub stream is
+ * decoded from the recorder's tap once it records. Everything else (MSE viewers, the MPEG-1
+ * transcoder) reads the taps.
  */
 export class Cameras implements Module {
   readonly name = 'cameras';
   readonly pipelines = new Map<string, CameraPipeline>();
   readonly recorders = new Map<string, Recorder>();
-  /** The live view's side of each recorder's connection (fMP4 viewers share it). */
+  /** Each recorder's connection to the main stream, as seen by the live view. */
   readonly liveTaps = new Map<string, LiveTap>();
+  /** Each detector's connection to the sub stream, as seen by the live view. */
+  readonly subTaps = new Map<string, LiveTap>();
+  private readonly subFeeds = new Map<string, SocketFeed>();
   private eventRecorder?: EventRecorder;
+  private started = false;
   private readonly onShutter = (change: ShutterChange) => void (change.state === 'closed' ? this.close(change.camera) : this.open(change.camera));
 
   constructor(private readonly deps: CamerasDeps) {
     const { config, detector, scheduler, bus, logger, labelMasks } = deps;
     for (const [name, camera] of enabledCameras(config)) {
       const input = detector.inputSizeFor(camera.detect.width, camera.detect.height);
+      let liveSocket: string | undefined;
+      if (camera.sub) {
+        const feed = new SocketFeed(join(config.storage.cachePath, '.live', `${name}-sub.sock`));
+        this.subFeeds.set(name, feed);
+        this.subTaps.set(name, new LiveTap(`${name}/sub`, feed, logger));
+        liveSocket = feed.path;
+      }
       this.pipelines.set(
         name,
-        new CameraPipeline({ name, camera, defaultObjects: config.detector.labels, labelMasks, scheduler, regionMinSide: Math.max(input.width, input.height), bus, logger }),
+        new CameraPipeline({
+          name,
+          camera,
+          defaultObjects: config.detector.labels,
+          labelMasks,
+          scheduler,
+          regionMinSide: Math.max(input.width, input.height),
+          bus,
+          logger,
+          source: () => this.detectSource(name, camera),
+          ffmpeg: { hwaccel: camera.ffmpeg?.hwaccel ?? config.ffmpeg.hwaccel, inputArgs: camera.ffmpeg?.inputArgs ?? config.ffmpeg.inputArgs },
+          liveSocket,
+        }),
       );
     }
   }
@@ -51,8 +83,11 @@ export class Cameras implements Module {
   async start(): Promise<void> {
     try {
       this.deps.shutter.on('change', this.onShutter);
+      for (const feed of this.subFeeds.values()) await feed.listen();
+      this.started = true;
       await this.startRecording();
       for (const [name, pipeline] of this.pipelines) if (this.deps.shutter.state(name) === 'open') pipeline.start();
+      this.started = true;
     } catch (err) {
       await this.stop();
       throw err;
@@ -82,12 +117,28 @@ export class Cameras implements Module {
       if (shutter.state(name) === 'open') await recorder.start();
     }
     this.eventRecorder = new EventRecorder({ bus, index: storage.index, store, logger, cameras: new Set(this.recorders.keys()) });
+    // Cameras without a sub stream were decoding their own connection to the main stream: move them onto the recorder's.
+    for (const [name, camera] of enabledCameras(config)) {
+      const pipeline = this.pipelines.get(name);
+      if (!this.started || camera.sub || !this.liveTaps.has(name) || !pipeline || shutter.state(name) !== 'open') continue;
+      await pipeline.stop();
+      pipeline.start();
+    }
   }
 
   async stop(): Promise<void> {
     this.deps.shutter.off('change', this.onShutter);
+    this.started = false;
     await Promise.all([...[...this.pipelines.values()].map((p) => p.stop()), ...[...this.recorders.values()].map((r) => r.stop())]);
     await this.eventRecorder?.stop();
+    for (const feed of this.subFeeds.values()) await feed.close();
+  }
+
+  /** The detector reads the sub stream, else the recorder's connection to the main stream, else the main stream itself. */
+  private detectSource(name: string, camera: CameraConfig) {
+    if (camera.sub) return camera.sub;
+    const tap = this.liveTaps.get(name);
+    return tap ? new TapReader(tap) : camera.main;
   }
 
   private async open(name: string): Promise<void> {

@@ -10,6 +10,7 @@ import { HealthMonitor } from '../health/monitor.ts';
 import type { Logger } from '../log/logger.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { NotifyRepository } from '../notify/repository.ts';
+import { MqttModule } from '../mqtt/module.ts';
 import { LabelMaskRepository } from '../objects/label-masks.ts';
 import type { CameraPipeline } from '../pipeline/camera-pipeline.ts';
 import { DetectScheduler } from '../pipeline/detect-scheduler.ts';
@@ -18,11 +19,12 @@ import { ShutterRepository } from '../privacy/repository.ts';
 import type { ShutterChange } from '../privacy/types.ts';
 import { claimInstance } from '../process/instance.ts';
 import { Recorder, removeLeftoverSegments } from '../record/recorder.ts';
+import { MotionActivity } from '../record/motion-activity.ts';
 import { Recordings } from '../record/recordings.ts';
 import type { FileRow } from '../storage/storage-index.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { VaultAccess } from '../web/access.ts';
-import { canView } from '../web/auth/users.ts';
+import { hasRight } from '../web/auth/users.ts';
 import { notificationRoutes } from '../web/routes/notifications.ts';
 import { privacyRoutes } from '../web/routes/privacy.ts';
 import { createWebRepositories, createWebServer, type WebRepositories, type WebServer } from '../web/server.ts';
@@ -41,6 +43,7 @@ export interface RunningVolet {
   notifier: Notifier;
   shutter: ShutterController;
   backup?: BackupService;
+  mqtt?: MqttModule;
   web?: WebServer;
   /** Stops every module, last started first. */
   stop(): Promise<void>;
@@ -130,7 +133,7 @@ function createModules({ config, logger, opts, detector, storage, signals, repos
     config: config.notifications,
     mayNotify: (userId, camera) => {
       const user = repositories.users.byId(userId);
-      return user !== undefined && canView(user, camera);
+      return user !== undefined && hasRight(user, camera, 'recordings');
     },
   });
   const backup =
@@ -138,19 +141,29 @@ function createModules({ config, logger, opts, detector, storage, signals, repos
       ? new BackupService({ targets: config.backup.targets, storageDir: storage.dir, index: storage.index, vault: () => storage.vault, padding, queue: repositories.backupQueue, logger })
       : undefined;
   const cameras = new Cameras({ config, bus, logger, detector, scheduler, storage, shutter, labelMasks: repositories.labelMasks });
-  const web = opts.web === false ? undefined : new WebModule({ config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras });
+  const health = new HealthModule({ config, bus, storage, pipelines: cameras.pipelines, recorders: cameras.recorders, shutter, mqtt: () => mqtt?.status() });
+  const mqtt = config.mqtt.url
+    ? new MqttModule({ config, logger, bus, storageDir: storage.dir, pipelines: cameras.pipelines, shutter, audit: repositories.audit, health: () => health.report() })
+    : undefined;
+  const web = opts.web === false ? undefined : new WebModule({ config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras, health });
 
   const forgetPlaintext = () => void recordings.forgetPlaintext();
+  const motionActivity = new MotionActivity(storage.index);
+  const noteMotion = (row: FileRow) => motionActivity.onStored(row);
   const shipStored = (row: FileRow) => backup?.onStored(row);
   const modules: Module[] = [
     {
       name: 'recordings',
       async start() {
         signals.on('locked', forgetPlaintext);
+        motionActivity.attach(bus);
+        signals.on('stored', noteMotion);
         await recordings.forgetPlaintext(); // clips a crashed Volet left decrypted in RAM
       },
       async stop() {
         signals.off('locked', forgetPlaintext);
+        signals.off('stored', noteMotion);
+        motionActivity.detach(bus);
         await recordings.forgetPlaintext();
       },
     },
@@ -173,12 +186,14 @@ function createModules({ config, logger, opts, detector, storage, signals, repos
         ]
       : []),
     { name: 'privacy shutter', start: () => shutter.start(), stop: () => shutter.stop() },
+    health,
     cameras,
+    ...(mqtt ? [mqtt] : []),
     ...(web ? [web] : []),
   ];
   return {
     modules,
-    running: () => ({ bus, pipelines: cameras.pipelines, recorders: cameras.recorders, detector, storage, notifier, shutter, backup, web: web?.server }),
+    running: () => ({ bus, pipelines: cameras.pipelines, recorders: cameras.recorders, detector, storage, notifier, shutter, backup, mqtt, web: web?.server }),
   };
 }
 
@@ -194,13 +209,34 @@ interface WebModuleDeps {
   notifier: Notifier;
   backup?: BackupService;
   cameras: Cameras;
+  health: HealthModule;
 }
 
-/** The web viewer and the health monitor it reports from. */
+/** The health monitor, shared by the web viewer and MQTT: watches camera status from before the cameras start. */
+class HealthModule implements Module {
+  readonly name = 'health monitor';
+  private monitor?: HealthMonitor;
+
+  constructor(private readonly sources: ConstructorParameters<typeof HealthMonitor>[0]) {}
+
+  start(): void {
+    this.monitor = new HealthMonitor(this.sources);
+  }
+
+  stop(): void {
+    this.monitor?.close();
+  }
+
+  report(): ReturnType<HealthMonitor['report']> {
+    if (!this.monitor) return Promise.reject(new Error('the health monitor is not running'));
+    return this.monitor.report();
+  }
+}
+
+/** The web viewer. */
 class WebModule implements Module {
   readonly name = 'web viewer';
   server?: WebServer;
-  private health?: HealthMonitor;
   private readonly onShutter = (change: ShutterChange) => {
     if (change.state === 'closed') this.server?.stopLive(change.camera);
   };
@@ -208,9 +244,8 @@ class WebModule implements Module {
   constructor(private readonly deps: WebModuleDeps) {}
 
   async start(): Promise<void> {
-    const { config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras } = this.deps;
+    const { config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras, health } = this.deps;
     const pipelines = cameras.pipelines;
-    this.health = new HealthMonitor({ config, bus, storage, pipelines, recorders: cameras.recorders, shutter });
     const vault: VaultAccess = {
       status: () => ({ initialised: storage.vault !== undefined, unlocked: storage.vault?.isUnlocked ?? false }),
       unlock: async (passphrase) => requireVault(storage.vault).unlock(passphrase),
@@ -221,44 +256,38 @@ class WebModule implements Module {
         await backup?.shipKeyAndIndex();
       },
     };
-    try {
-      this.server = await createWebServer({
-        config: config.web,
-        repositories,
-        bus,
-        logger,
-        dataDir: storage.dir,
-        cameras: () =>
-          [...pipelines.entries()].map(([name, p]) => ({
-            name,
-            status: p.supervisor.status,
-            detect: { width: config.cameras[name].detect.width, height: config.cameras[name].detect.height },
-          })),
-        liveSource: (camera) => (pipelines.has(camera) ? config.cameras[camera].main : undefined),
-        liveTap: (camera) => cameras.liveTaps.get(camera),
-        vault,
-        recordings,
-        shutter: { state: (camera) => shutter.state(camera), set: (camera, state, by) => shutter.set(camera, state, by), auditsChanges: true },
-        labelMasks: repositories.labelMasks,
-        apiRoutes: [
-          { path: '/api/privacy', router: privacyRoutes(shutter, { privacy: config.privacy, logger, audit: repositories.audit }) },
-          notificationRoutes(notifier, repositories.users),
-          (guards) => Router().get('/backup', guards.session, guards.admin, (_req, res) => void res.json({ targets: backup?.status() ?? [] })),
-        ],
-        security: opts.webSecurity,
-        health: this.health,
-      });
-    } catch (err) {
-      this.health.close();
-      throw err;
-    }
+    this.server = await createWebServer({
+      config: config.web,
+      repositories,
+      bus,
+      logger,
+      dataDir: storage.dir,
+      cameras: () =>
+        [...pipelines.entries()].map(([name, p]) => ({
+          name,
+          status: p.supervisor.status,
+          detect: { width: config.cameras[name].detect.width, height: config.cameras[name].detect.height },
+        })),
+      liveSource: (camera) => (pipelines.has(camera) ? config.cameras[camera].main : undefined),
+      liveTap: (camera, variant) => (variant === 'sub' ? cameras.subTaps : cameras.liveTaps).get(camera),
+      vault,
+      recordings,
+      shutter: { state: (camera) => shutter.state(camera), set: (camera, state, by) => shutter.set(camera, state, by), auditsChanges: true },
+      labelMasks: repositories.labelMasks,
+      apiRoutes: [
+        { path: '/api/privacy', router: privacyRoutes(shutter, { privacy: config.privacy, logger, audit: repositories.audit }) },
+        notificationRoutes(notifier, repositories.users),
+        (guards) => Router().get('/backup', guards.session, guards.admin, (_req, res) => void res.json({ targets: backup?.status() ?? [] })),
+      ],
+      security: opts.webSecurity,
+      health,
+    });
     shutter.on('change', this.onShutter);
   }
 
   async stop(): Promise<void> {
     this.deps.shutter.off('change', this.onShutter);
     await this.server?.close();
-    this.health?.close();
   }
 }
 

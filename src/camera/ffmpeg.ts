@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ffmpeg from 'fluent-ffmpeg';
 import { GUARDED_FFMPEG } from '../process/child-lifetime.ts';
+import type { HwAccel } from './hwaccel.ts';
 
 /** The one place that builds ffmpeg commands. Callers never see argument lists. */
 
@@ -26,26 +27,66 @@ function rtspInput(url: string): ffmpeg.FfmpegCommand {
     .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'warning', ...input]);
 }
 
+/** Where a command reads a camera: its RTSP (or file://) URL, or fragmented MP4 on stdin from a tap of another connection. */
+export type StreamSource = string | Readable;
+
+function sourceInput(source: StreamSource): ffmpeg.FfmpegCommand {
+  if (typeof source === 'string') return rtspInput(source);
+  return newCommand().input(source).inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'warning', '-f', 'mp4']);
+}
+
+export type { HwAccel };
+
+/**
+ * Decoder options per hardware API. Decoded frames come back to system memory, where the same
+ * fps/scale filters run; v4l2m2m (Raspberry Pi and other SoCs) is a decoder, named per codec.
+ */
+const HWACCEL_INPUT: Record<HwAccel, { input: string[]; filterPrefix: string }> = {
+  none: { input: [], filterPrefix: '' },
+  auto: { input: ['-hwaccel', 'auto'], filterPrefix: '' },
+  vaapi: { input: ['-hwaccel', 'vaapi'], filterPrefix: '' },
+  cuda: { input: ['-hwaccel', 'cuda'], filterPrefix: '' },
+  qsv: { input: ['-hwaccel', 'qsv', '-hwaccel_output_format', 'qsv'], filterPrefix: 'hwdownload,format=nv12,' },
+  v4l2m2m: { input: ['-c:v', 'h264_v4l2m2m'], filterPrefix: '' },
+};
+
 export interface DecodeOptions {
   fps: number;
   width: number;
   height: number;
+  /** Where the raw frames go. */
+  frames: Writable;
+  hwaccel?: HwAccel;
+  /** Raw input options for decoders the presets do not cover, placed before the input. */
+  inputArgs?: string[];
+  /**
+   * Also send the stream, video copied, as fragmented MP4 to this unix socket (the sub stream's
+   * live view, from the detector's connection). Nobody listening never stops the decoding.
+   */
+  liveSocket?: string;
 }
 
-/** Decodes a stream to raw yuv420p frames of exactly width×height at `fps`, written to stdout. */
-export function decodeToRawFrames(url: string, opts: DecodeOptions): ffmpeg.FfmpegCommand {
+/** Decodes a stream to raw yuv420p frames of exactly width×height at `fps`. */
+export function decodeToRawFrames(source: StreamSource, opts: DecodeOptions): ffmpeg.FfmpegCommand {
+  const hw = HWACCEL_INPUT[opts.hwaccel ?? 'none'];
   // No -fflags nobuffer / -flags low_delay: with RTSP they corrupt the decoded picture.
   // A small stream at a few fps needs one decoder thread and one filter thread; ffmpeg's default
   // (one per core, plus one) gives each thread its own frame buffers, for no gain here.
-  return rtspInput(url)
-    .inputOptions(['-threads', '1', '-filter_threads', '1'])
-    .outputOptions([
-      '-map', '0:v:0',
-      '-an',
-      '-vf', `fps=${opts.fps},scale=${opts.width}:${opts.height}:flags=fast_bilinear`,
-      '-pix_fmt', 'yuv420p',
-      '-f', 'rawvideo',
-    ]);
+  const command = sourceInput(source).inputOptions(['-threads', '1', '-filter_threads', '1', ...hw.input, ...(opts.inputArgs ?? [])]);
+  if (opts.liveSocket) {
+    // tee with onfail=ignore, beside a null slave so one slave is always left: a socket that is
+    // missing or closes ends only the live copy.
+    command
+      .output(`[f=mp4:movflags=frag_keyframe+empty_moov+default_base_moof:frag_duration=500000:onfail=ignore]unix:${opts.liveSocket}|[f=null]-`)
+      .outputOptions(['-map', '0:v:0', '-c:v', 'copy', '-f', 'tee']);
+  }
+  return command.output(opts.frames).outputOptions([
+    '-map', '0:v:0',
+    '-an',
+    '-vf', `${hw.filterPrefix}fps=${opts.fps},scale=${opts.width}:${opts.height}:flags=fast_bilinear`,
+    '-pix_fmt', 'yuv420p',
+    '-f', 'rawvideo',
+  ]);
 }
 
 export interface SegmentOptions {
@@ -89,13 +130,38 @@ const LIVE_MP4 = [
   '-frag_duration', '500000',
 ];
 
-/** Joins decrypted MPEG-TS segments streamed from `input` into a playable MP4, without re-encoding. */
-export function remuxToMp4(input: Readable, outputPath: string): ffmpeg.FfmpegCommand {
+/**
+ * Joins decrypted MPEG-TS segments streamed from `input` into a playable MP4, without re-encoding;
+ * with `durationSeconds`, the MP4 stops after that much.
+ */
+export function remuxToMp4(input: Readable, outputPath: string, opts: { durationSeconds?: number } = {}): ffmpeg.FfmpegCommand {
+  const duration = opts.durationSeconds === undefined ? [] : ['-t', opts.durationSeconds.toFixed(3)];
   return newCommand()
     .input(input)
     .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'mpegts'])
     .output(outputPath)
-    .outputOptions(['-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', '-y']);
+    .outputOptions(['-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', ...duration, '-movflags', '+faststart', '-f', 'mp4', '-y']);
+}
+
+/**
+ * Playback of recordings: decrypted MPEG-TS segments streamed from `input` as fragmented MP4 on
+ * stdout (ftyp+moov, then a moof+mdat per keyframe), video as is and audio as AAC like the live
+ * view. Time 0 is the first packet's time: negative times are not shifted (an AAC encoder's
+ * priming would otherwise move every frame), so the caller knows which instant time 0 is.
+ */
+export function remuxToFragmentedMp4(input: Readable): ffmpeg.FfmpegCommand {
+  return newCommand()
+    .input(input)
+    .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'mpegts'])
+    .outputOptions([
+      '-map', '0:v:0',
+      '-map', '0:a:0?',
+      '-c:v', 'copy',
+      '-c:a', 'aac', '-ac', '1', '-b:a', '48k',
+      '-avoid_negative_ts', 'disabled',
+      '-f', 'mp4',
+      '-movflags', 'frag_keyframe+empty_moov+default_base_moof',
+    ]);
 }
 
 /**
@@ -118,8 +184,8 @@ export interface Mpeg1Options {
 }
 
 /** Live-view fallback for browsers without Media Source Extensions: MPEG-1 in MPEG-TS for JSMpeg. */
-export function transcodeToMpeg1(url: string, opts: Mpeg1Options): ffmpeg.FfmpegCommand {
-  return rtspInput(url)
+export function transcodeToMpeg1(source: StreamSource, opts: Mpeg1Options): ffmpeg.FfmpegCommand {
+  return sourceInput(source)
     .outputOptions([
       '-map', '0:v:0',
       '-an',

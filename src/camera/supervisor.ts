@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import type { CameraState, CameraStatus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import { FfmpegSupervisor, type FfmpegState } from '../process/ffmpeg-supervisor.ts';
+import type { ClassifiedFailure } from './ffmpeg-errors.ts';
 import type { Backoff } from './backoff.ts';
-import { decodeToRawFrames } from './ffmpeg.ts';
+import { decodeToRawFrames, type HwAccel, type StreamSource } from './ffmpeg.ts';
 import { FramePool } from './frame-pool.ts';
 import { FrameReader, yuv420pFrameSize } from './frame-reader.ts';
 
@@ -25,13 +27,22 @@ export interface Frame {
 
 export interface SupervisorOptions {
   camera: string;
-  url: string;
+  /**
+   * Where each run reads the camera: its URL, or a new reader of another connection's tap (a
+   * camera without a sub stream is decoded from the recorder's connection).
+   */
+  source: () => StreamSource;
   fps: number;
   width: number;
   height: number;
   stallSeconds: number;
   logger: Logger;
   backoff?: Backoff;
+  /** Hardware decoding; when a run fails before its first frame, the camera falls back to software (logged once). */
+  hwaccel?: HwAccel;
+  inputArgs?: string[];
+  /** The sub stream's live view: fragmented MP4 from this same connection to a unix socket (see decodeToRawFrames). */
+  liveSocket?: string;
 }
 
 interface SupervisorEvents {
@@ -56,22 +67,29 @@ export class CameraSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly ffmpeg: FfmpegSupervisor;
   private readonly reader: FrameReader;
   private readonly pool: FramePool;
+  private hwaccel: HwAccel;
+  private input?: StreamSource;
+  private framesThisRun = 0;
 
   constructor(private readonly opts: SupervisorOptions) {
     super();
+    this.hwaccel = opts.hwaccel ?? 'none';
     const frameSize = yuv420pFrameSize(opts.width, opts.height);
     this.pool = new FramePool(frameSize, POOLED_FRAMES);
     this.reader = new FrameReader(frameSize, (data) => this.onFrame(data), this.pool);
     this.ffmpeg = new FfmpegSupervisor({
-      build: () => decodeToRawFrames(opts.url, opts),
-      onSpawn: () => this.reader.reset(),
-      onStdout: (chunk) => this.reader.push(chunk),
+      build: () => this.buildRun(),
+      onSpawn: () => {
+        this.reader.reset();
+        this.framesThisRun = 0;
+      },
       stallMs: opts.stallSeconds * 1000,
       progress: 'frame',
       backoff: opts.backoff,
     });
     this.ffmpeg.on('state', (state, { failure, retryInMs }) => {
       if (state !== 'running') this.frameTimes = [];
+      if (state === 'backoff' && this.framesThisRun === 0 && failure && HARDWARE_FAILURES.has(failure.kind)) this.fallBackToSoftware(failure.message);
       if (failure) this.lastError = `${failure.kind}: ${failure.message}`;
       if (state === 'running') this.lastError = undefined;
       this.setState(CAMERA_STATE[state], retryInMs === undefined ? {} : { retryInMs });
@@ -101,9 +119,36 @@ export class CameraSupervisor extends EventEmitter<SupervisorEvents> {
 
   async stop(): Promise<void> {
     await this.ffmpeg.stop();
+    this.closeInput();
+  }
+
+  /** Decoding in hardware, or 'none' (never configured, or fallen back). */
+  get decoding(): HwAccel {
+    return this.hwaccel;
+  }
+
+  private buildRun() {
+    this.closeInput();
+    this.input = this.opts.source();
+    const frames = new PassThrough({ highWaterMark: 1024 * 1024 });
+    frames.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    const { fps, width, height, inputArgs, liveSocket } = this.opts;
+    return decodeToRawFrames(this.input, { fps, width, height, frames, hwaccel: this.hwaccel, inputArgs, liveSocket });
+  }
+
+  private closeInput(): void {
+    if (this.input && typeof this.input !== 'string') this.input.destroy();
+    this.input = undefined;
+  }
+
+  private fallBackToSoftware(reason: string): void {
+    if (this.hwaccel === 'none') return;
+    this.opts.logger.warn({ camera: this.opts.camera, hwaccel: this.hwaccel, reason }, 'hardware decoding failed before the first frame; decoding in software from now on');
+    this.hwaccel = 'none';
   }
 
   private onFrame(data: Buffer): void {
+    this.framesThisRun += 1;
     const now = Math.max(Date.now(), this.lastFrameAt);
     this.lastFrameAt = now;
     this.framesRead += 1;
@@ -142,5 +187,8 @@ export class CameraSupervisor extends EventEmitter<SupervisorEvents> {
     return span > 0 ? Math.round(((n - 1) / span) * 10) / 10 : 0;
   }
 }
+
+/** Why a hardware decoder's run can end without a frame; a camera that is down or refuses us says nothing about the decoder. */
+const HARDWARE_FAILURES = new Set<ClassifiedFailure['kind']>(['error', 'stalled']);
 
 const CAMERA_STATE: Record<FfmpegState, CameraState> = { stopped: 'stopped', connecting: 'connecting', running: 'streaming', backoff: 'backoff' };

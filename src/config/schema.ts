@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HWACCELS } from '../camera/hwaccel.ts';
 import { backupTargetConfigSchema } from '../backup/create-target.ts';
 import { secret, secretUrl } from './secret.ts';
 import { httpOrigin, parseHostEntry } from '../notify/destinations.ts';
@@ -86,6 +87,18 @@ const recordSchema = z
   })
   .prefault({});
 
+const inputArgs = z.array(z.string().max(200)).max(32);
+
+const ffmpegSchema = z
+  .strictObject({
+    hwaccel: z
+      .enum(HWACCELS)
+      .default('none')
+      .describe('Hardware decoding of the detect stream: none, auto (ffmpeg picks), vaapi, qsv, cuda or v4l2m2m (H.264). When the first frames fail, the camera falls back to software decoding and says so once.'),
+    inputArgs: inputArgs.default([]).describe('Extra ffmpeg input options for the detect decoder (hardware the presets do not cover), placed before the input.'),
+  })
+  .prefault({});
+
 const cameraSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Set false to keep the camera configured but stopped.'),
   main: rtspUrl.describe('Main (full resolution) RTSP stream, recorded without re-encoding.'),
@@ -98,6 +111,13 @@ const cameraSchema = z.strictObject({
     .default({})
     .describe('Named polygons (detect-size pixels); events list the zones they entered.'),
   record: recordSchema,
+  ffmpeg: z
+    .strictObject({
+      hwaccel: z.enum(HWACCELS).optional().describe('This camera\'s hardware decoding; defaults to ffmpeg.hwaccel.'),
+      inputArgs: inputArgs.optional().describe('This camera\'s extra decoder input options; defaults to ffmpeg.inputArgs.'),
+    })
+    .optional()
+    .describe('Per-camera overrides of the top-level ffmpeg settings.'),
 });
 
 const cameraName = z.string().regex(/^[a-z0-9_-]{1,32}$/, 'camera names use 1–32 lowercase letters, digits, - and _');
@@ -367,6 +387,34 @@ const privacySchema = z
   })
   .prefault({});
 
+const mqttName = z.string().regex(/^[a-z0-9_-]{1,32}$/, 'use 1–32 lowercase letters, digits, - and _');
+const mqttTopic = z
+  .string()
+  .regex(/^[^#+\s/][^#+\s]*$/, 'must be a topic without spaces, wildcards (# +) or a leading /')
+  .refine((t) => !t.endsWith('/'), 'must not end with /');
+
+const mqttSchema = z
+  .strictObject({
+    url: secretUrl(z.string().regex(/^mqtts?:\/\/[^\s/]+\/?$/, 'must be mqtt://host:port or mqtts://host:port'))
+      .optional()
+      .describe("The user's own MQTT broker, e.g. mqtt://192.168.1.10:1883 or mqtts://broker.lan:8883; absent = MQTT off."),
+    ca: z.string().min(1).optional().describe('PEM file of the CA that signed the broker certificate (mqtts://): the only CA trusted.'),
+    username: z.string().min(1).optional().describe('Broker user name (the broker ACL decides what it may publish and subscribe).'),
+    password: secret(z.string().min(1)).optional().describe('Broker password, e.g. ${MQTT_PASSWORD}.'),
+    clientId: mqttTopic.optional().describe('MQTT client id; default volet-<boxId>.'),
+    boxId: mqttName.optional().describe('Names this box on the broker; default: an id created once in the storage directory.'),
+    topicPrefix: mqttTopic.optional().describe('Prefix of every Volet topic; default volet/<boxId>.'),
+    keepalive: intBetween(5, 3600).default(30).describe('Seconds between keepalive pings; the broker publishes the last will (offline) after 1.5 × this.'),
+    discovery: z.boolean().default(true).describe('Publish Home Assistant MQTT discovery payloads.'),
+    discoveryPrefix: mqttTopic.default('homeassistant').describe("Home Assistant's discovery prefix."),
+    snapshots: z
+      .array(cameraName)
+      .default([])
+      .describe("Cameras whose event snapshots (JPEG) are published, retained: they leave the vault's protection. Default: none."),
+  })
+  .refine((m) => m.ca === undefined || m.url?.startsWith('mqtts://'), { message: 'ca needs an mqtts:// url', path: ['ca'] })
+  .prefault({});
+
 const logSchema = z
   .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Log level.'),
@@ -380,10 +428,12 @@ export const configSchema = z.strictObject({
     .describe('Cameras by name. With none configured, `volet run` starts a built-in demo camera.'),
   storage: storageSchema,
   detector: detectorSchema,
+  ffmpeg: ffmpegSchema,
   web: webSchema,
   backup: backupSchema,
   notifications: notificationsSchema,
   privacy: privacySchema,
+  mqtt: mqttSchema,
   log: logSchema,
 });
 

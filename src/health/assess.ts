@@ -64,6 +64,15 @@ export interface HealthReport {
   index: IndexObservation;
   vault: { initialised: boolean; unlocked: boolean };
   eventLoop: EventLoopObservation;
+  /** The MQTT connection, when configured: its state is shown, never a problem of the box (recording goes on). */
+  mqtt?: MqttObservation;
+}
+
+export interface MqttObservation {
+  state: 'connecting' | 'connected' | 'reconnecting' | 'unauthorized' | 'stopped';
+  broker: string;
+  lastError?: string;
+  since: number;
 }
 
 const ageSeconds = (now: number, at: number) => (at > 0 ? Math.round((now - at) / 100) / 10 : null);

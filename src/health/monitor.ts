@@ -6,7 +6,7 @@ import type { RecorderActivity } from '../record/recorder.ts';
 import type { Db } from '../storage/database.ts';
 import { retentionFloorBytes } from '../storage/retention-runner.ts';
 import { EventLoopLag } from './event-loop-lag.ts';
-import { assessHealth, type CameraObservation, type DiskObservation, type HealthReport, type IndexObservation } from './assess.ts';
+import { assessHealth, type CameraObservation, type DiskObservation, type HealthReport, type IndexObservation, type MqttObservation } from './assess.ts';
 
 export interface HealthSources {
   config: Pick<VoletConfig, 'cameras' | 'storage'>;
@@ -17,6 +17,8 @@ export interface HealthSources {
   pipelines: ReadonlyMap<string, { supervisor: { status: CameraStatus } }>;
   recorders: ReadonlyMap<string, { activity: RecorderActivity }>;
   shutter: { state(camera: string): 'open' | 'closed' };
+  /** The MQTT connection's status, when MQTT is configured. */
+  mqtt?: () => MqttObservation | undefined;
   /** Disk and index checks are reused for this long (default 5 s): /healthz is public. */
   probeEveryMs?: number;
 }
@@ -45,7 +47,8 @@ export class HealthMonitor {
   async report(): Promise<HealthReport> {
     const { config, storage, pipelines } = this.sources;
     const { disk, index } = await this.probe();
-    return assessHealth({
+    const mqtt = this.sources.mqtt?.();
+    const report = assessHealth({
       now: Date.now(),
       segmentSeconds: config.storage.segmentSeconds,
       cameras: [...pipelines.keys()].map((name) => this.observe(name)),
@@ -54,6 +57,7 @@ export class HealthMonitor {
       vault: { initialised: storage.vault !== undefined, unlocked: storage.vault?.isUnlocked ?? false },
       eventLoop: { worstLagMs: this.eventLoopLag.worstLagMs(), windowSeconds: this.eventLoopLag.windowMs / 1000 },
     });
+    return mqtt ? { ...report, mqtt } : report;
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { CameraSupervisor, type Frame } from '../camera/supervisor.ts';
+import type { HwAccel } from '../camera/ffmpeg.ts';
+import { CameraSupervisor, type Frame, type SupervisorOptions } from '../camera/supervisor.ts';
 import type { CameraConfig } from '../config/schema.ts';
 import type { Detection } from '../detect/detector.ts';
 import type { EventBus, ObjectEvent } from '../events/bus.ts';
@@ -27,6 +28,12 @@ export interface CameraPipelineOptions {
   regionMinSide: number;
   bus: EventBus;
   logger: Logger;
+  /** Where frames come from (default: the sub stream, else the main stream, by URL). */
+  source?: SupervisorOptions['source'];
+  /** Hardware decoding and extra input options for this camera's decoder. */
+  ffmpeg?: { hwaccel?: HwAccel; inputArgs?: string[] };
+  /** The sub stream's live view, from the decoder's connection (see CameraSupervisor). */
+  liveSocket?: string;
   /** While objects are tracked, the whole frame is searched at least this often (stationary objects). */
   fullFrameIntervalMs?: number;
   /** Detections needed before a track becomes an event. */
@@ -64,7 +71,10 @@ export class CameraPipeline {
     this.gate = new EventGate({ threshold: (label) => this.filters[label]?.threshold });
     this.supervisor = new CameraSupervisor({
       camera: name,
-      url: camera.sub ?? camera.main,
+      source: opts.source ?? (() => camera.sub ?? camera.main),
+      hwaccel: opts.ffmpeg?.hwaccel,
+      inputArgs: opts.ffmpeg?.inputArgs,
+      liveSocket: opts.liveSocket,
       fps: camera.detect.fps,
       width: camera.detect.width,
       height: camera.detect.height,

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
 import { Backoff } from '../camera/backoff.ts';
 import type { FfmpegCommand } from '../camera/ffmpeg.ts';
 import { classifyFfmpegFailure, type ClassifiedFailure } from '../camera/ffmpeg-errors.ts';
@@ -188,6 +189,28 @@ function killWhenStarted(command: FfmpegCommand, signal: NodeJS.Signals): void {
   // `kill` is a no-op (with a warning) before the process exists; 'start' fires once it does.
   if (commandStarted.has(command)) send();
   else command.once('start', send);
+}
+
+/**
+ * Runs a one-shot command whose output is its stdout (playback) and hands that stream over: it
+ * follows the reader's pace (ffmpeg blocks on a full pipe). `done` settles when ffmpeg exits
+ * (rejecting with its last words, or because it was killed); `kill()` is safe before ffmpeg has started.
+ */
+export function streamFfmpegOnce(command: FfmpegCommand): { output: Readable; done: Promise<void>; kill(): void } {
+  const tail: string[] = [];
+  command.on('stderr', (line: string) => {
+    tail.push(maskUrlsIn(line));
+    if (tail.length > STDERR_LINES) tail.shift();
+  });
+  command.once('start', () => commandStarted.add(command));
+  const output = new PassThrough();
+  const done = new Promise<void>((resolve, reject) => {
+    command.on('end', () => resolve());
+    command.on('error', (err: Error) => reject(new Error(classifyFfmpegFailure(tail.join('\n'), Number(/exited with code (\d+)/.exec(err.message)?.[1] ?? 1)).message)));
+  });
+  done.catch(() => undefined); // the owner awaits it if it cares
+  command.pipe(output, { end: true });
+  return { output, done, kill: () => killWhenStarted(command, 'SIGKILL') };
 }
 
 /** Runs a one-shot command (export, demo clip) to its end; rejects with ffmpeg's last words. */

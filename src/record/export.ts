@@ -6,6 +6,7 @@ import { decryptFileToBuffer } from '../vault/files.ts';
 import type { FileKeyOpener } from '../vault/format.ts';
 import { join } from 'node:path';
 import { runFfmpegOnce } from '../process/ffmpeg-supervisor.ts';
+import { enterSegment } from './ts-keyframes.ts';
 
 export interface ExportRequest {
   camera: string;
@@ -13,6 +14,10 @@ export interface ExportRequest {
   toMs: number;
   out: string;
   onProgress?: (done: number, total: number) => void;
+  /** Start at the keyframe at or before fromMs and stop at toMs, instead of whole segments. */
+  exact?: boolean;
+  /** Stops the export (ffmpeg killed, nothing left behind); it then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export class ExportError extends Error {}
@@ -25,30 +30,53 @@ export class ExportError extends Error {}
 export async function exportClip(storageDir: string, index: StorageIndex, vault: FileKeyOpener, req: ExportRequest): Promise<{ segments: number; bytes: number }> {
   const segments = index.segmentsBetween(req.camera, req.fromMs, req.toMs);
   if (segments.length === 0) throw new ExportError(`no recording of camera "${req.camera}" between ${new Date(req.fromMs).toISOString()} and ${new Date(req.toMs).toISOString()}`);
+  req.signal?.throwIfAborted();
+  const first = await decryptFileToBuffer(join(storageDir, segments[0]!.name), vault);
+  const entry = req.exact ? enterSegment(first, segments[0]!.startMs, req.fromMs) : { data: first, startMs: segments[0]!.startMs };
   const partial = `${req.out}.partial`;
   const input = new PassThrough();
-  const command = remuxToMp4(input, partial);
+  const command = remuxToMp4(input, partial, req.exact ? { durationSeconds: Math.max(0.001, (req.toMs - entry.startMs) / 1000) } : {});
   const finished = runFfmpegOnce(command).catch((err: Error) => {
     throw new ExportError(`ffmpeg could not write ${req.out}: ${err.message}`);
   });
   finished.catch(() => undefined); // handled where it is awaited; ffmpeg may fail while segments are still written
+  const abort = () => {
+    command.kill('SIGKILL');
+    input.destroy();
+  };
+  req.signal?.addEventListener('abort', abort, { once: true });
   let bytes = 0;
   try {
     for (const [i, segment] of segments.entries()) {
-      const plaintext = await decryptFileToBuffer(join(storageDir, segment.name), vault);
+      const plaintext = i === 0 ? entry.data : await decryptFileToBuffer(join(storageDir, segment.name), vault);
+      req.signal?.throwIfAborted();
       bytes += plaintext.length;
-      if (!input.write(plaintext)) await new Promise((resolve) => input.once('drain', resolve));
+      if (!input.write(plaintext)) await drainedOrClosed(input);
       req.onProgress?.(i + 1, segments.length);
     }
     input.end();
     await finished;
+    req.signal?.throwIfAborted();
     await rename(partial, req.out);
     return { segments: segments.length, bytes };
   } catch (err) {
-    command.kill('SIGKILL');
-    input.destroy();
+    abort();
     await finished.catch(() => {});
     await unlink(partial).catch(() => {});
-    throw err;
+    throw req.signal?.aborted ? req.signal.reason : err;
+  } finally {
+    req.signal?.removeEventListener('abort', abort);
   }
+}
+
+function drainedOrClosed(stream: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }

@@ -7,6 +7,7 @@ import { recordSegments } from '../camera/ffmpeg.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import { FfmpegSupervisor } from '../process/ffmpeg-supervisor.ts';
+import type { LiveFeed } from '../restream/feed.ts';
 import type { VaultStore } from '../storage/vault-store.ts';
 import { SegmentFiles, type FinishedFile } from './segment-files.ts';
 import { SegmentPolicy, type CachedSegment, type RecordMode } from './segment-policy.ts';
@@ -58,12 +59,6 @@ export interface RecorderOptions {
   bus: EventBus;
   logger: Logger;
 }
-
-/**
- * The recorder's connection to the main stream as fragmented MP4, for the live view: 'restart'
- * when a new ffmpeg run begins (a new init segment follows), then its bytes as 'data'.
- */
-export type LiveFeed = EventEmitter<{ restart: []; data: [Buffer] }>;
 
 /**
  * Records one camera's main stream by stream copy into short segments in the RAM cache, and moves

@@ -8,6 +8,9 @@ import type { Vault } from '../vault/vault.ts';
 import type { ClipSource, EventFilter, RecordedEvent, RecordingsAccess, StorageUsage } from '../web/access.ts';
 import type { EventMetadata } from './event-recorder.ts';
 import { exportClip } from './export.ts';
+import { ExportQueue } from './export-queue.ts';
+import { openPlayback, type Playback } from './playback.ts';
+import { buildTimeline, type Timeline } from './timeline.ts';
 
 export interface RecordingsOptions {
   storageDir: string;
@@ -20,6 +23,17 @@ export interface RecordingsOptions {
 }
 
 const CLIP_TTL_MS = 10 * 60_000;
+/** Playbacks at once (one ffmpeg each), whoever asks. */
+const MAX_PLAYBACKS = 8;
+/** At the live edge a playback waits this long for the recorder's next segment (the longest is 60 s). */
+const FOLLOW_LIVE_MS = 90_000;
+
+export class PlaybackBusyError extends Error {
+  constructor() {
+    super(`${MAX_PLAYBACKS} recordings are already being played; try again when one stops`);
+    this.name = 'PlaybackBusyError';
+  }
+}
 
 /**
  * Browsing recordings: the index gives times, sealed metadata gives labels and zones (so nothing
@@ -29,8 +43,13 @@ export class Recordings implements RecordingsAccess {
   private readonly running = new Map<string, ObjectEvent>();
   private readonly metadata = new Map<string, EventMetadata>();
   private readonly clips = new Map<string, { path: string; size: number; timer: NodeJS.Timeout }>();
+  private readonly playbacks = new Set<Playback>();
+  private openingPlaybacks = 0;
+  /** Exports requested from the viewer, assembled in the RAM cache. */
+  readonly exports: ExportQueue;
 
   constructor(private readonly opts: RecordingsOptions) {
+    this.exports = new ExportQueue({ storageDir: opts.storageDir, index: opts.index, vault: () => this.unlockedVault(), dir: join(opts.cacheDir, 'exports') });
     opts.bus.on('event:start', (e) => this.running.set(e.id, e));
     opts.bus.on('event:update', (e) => this.running.set(e.id, e));
     opts.bus.on('event:end', (e) => this.running.delete(e.id));
@@ -41,7 +60,35 @@ export class Recordings implements RecordingsAccess {
     this.metadata.clear();
     for (const clip of this.clips.values()) clearTimeout(clip.timer);
     this.clips.clear();
+    for (const playback of this.playbacks) playback.close();
+    await this.exports.clear();
     await rm(this.clipDir, { recursive: true, force: true });
+  }
+
+  /** Recorded spans, motion and event markers of a camera (labels only while the vault is unlocked). */
+  async timeline(camera: string, fromMs: number, toMs: number): Promise<Timeline> {
+    return buildTimeline(this.opts.index, camera, fromMs, toMs, async (id) => {
+      const meta = this.running.get(id) ?? (this.opts.vault()?.isUnlocked ? await this.eventMetadata(id).catch(() => undefined) : undefined);
+      return meta && { label: meta.label, score: meta.score };
+    });
+  }
+
+  /** Fragmented MP4 of a camera from `atMs`; undefined when nothing is recorded at or after it. */
+  async playback(camera: string, atMs: number): Promise<Playback | undefined> {
+    const vault = this.unlockedVault();
+    if (this.playbacks.size + this.openingPlaybacks >= MAX_PLAYBACKS) throw new PlaybackBusyError();
+    this.openingPlaybacks++;
+    let playback: Playback | undefined;
+    try {
+      playback = await openPlayback({ storageDir: this.opts.storageDir, index: this.opts.index, vault, camera, atMs, followMs: FOLLOW_LIVE_MS });
+    } finally {
+      this.openingPlaybacks--;
+    }
+    if (!playback) return undefined;
+    const opened = playback;
+    this.playbacks.add(opened);
+    void opened.ended.then(() => this.playbacks.delete(opened));
+    return opened;
   }
 
   async listEvents(filter: EventFilter): Promise<RecordedEvent[]> {

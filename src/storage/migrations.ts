@@ -250,10 +250,63 @@ const labelMasks: Migration = {
 };
 
 /**
+ * Grants per camera become sets of rights instead of roles: web_users.grants goes from
+ * {"front": "viewer", "*": "live"} to {"front": ["live", "recordings", "export", "shutter"], "*": ["live"]}.
+ * The presets are written out here (not imported from the web layer) so this step never changes.
+ * A grant already in the new form is kept; an unknown role or unreadable JSON gives no right.
+ */
+const rightsPerAction: Migration = {
+  version: 4,
+  name: 'rights per action in web_users.grants',
+  up(db) {
+    const presets: Record<string, string[]> = { viewer: ['live', 'recordings', 'export', 'shutter'], live: ['live'] };
+    const rights = new Set(presets.viewer);
+    const convert = (json: string): string => {
+      let old: unknown;
+      try {
+        old = JSON.parse(json);
+      } catch {
+        return '{}';
+      }
+      if (typeof old !== 'object' || old === null || Array.isArray(old)) return '{}';
+      const grants: Record<string, string[]> = {};
+      for (const [camera, grant] of Object.entries(old)) {
+        if (Array.isArray(grant)) grants[camera] = [...new Set(grant.filter((r): r is string => typeof r === 'string' && rights.has(r)))];
+        else grants[camera] = typeof grant === 'string' ? (presets[grant] ?? []) : [];
+      }
+      return JSON.stringify(grants);
+    };
+    const update = db.prepare('UPDATE web_users SET grants = ? WHERE id = ?');
+    for (const row of db.prepare('SELECT id, grants FROM web_users').all() as Array<{ id: number; grants: string }>) {
+      const grants = convert(row.grants);
+      if (grants !== row.grants) update.run(grants, row.id);
+    }
+  },
+};
+
+/**
+ * Motion activity per stored segment, at low resolution for the timeline: the share of the
+ * segment's seconds in which the camera saw motion (0 < level ≤ 1; a segment without a row had
+ * none). Times and a level only, like the rest of the index; the row goes with its segment.
+ */
+const segmentMotion: Migration = {
+  version: 5,
+  name: 'motion activity per segment',
+  up(db) {
+    db.exec(`
+      CREATE TABLE segment_motion (
+        name TEXT PRIMARY KEY REFERENCES files (name) ON DELETE CASCADE,
+        level REAL NOT NULL CHECK (level > 0 AND level <= 1)
+      );
+    `);
+  },
+};
+
+/**
  * Every migration, in order. Append new ones at the end with the next version number, and give
  * test/storage/migrations.test.ts rows valid at the new version (ROWS_AT_VERSION).
  */
-export const MIGRATIONS: readonly Migration[] = [initialSchema, retentionAndStartup, labelMasks];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, retentionAndStartup, labelMasks, rightsPerAction, segmentMotion];
 
 export const LATEST_VERSION = MIGRATIONS.length;
 

@@ -71,14 +71,69 @@ export class StorageIndex {
     return this.sql(`SELECT ${FILE_COLUMNS} FROM files ORDER BY start_ms`).all() as FileRow[];
   }
 
-  /** Segments of a camera overlapping [fromMs, toMs], oldest first. */
+  /**
+   * Segments of a camera overlapping [fromMs, toMs], oldest first. One bounded index range: a
+   * segment overlapping fromMs starts at most the longest file's length before it.
+   */
   segmentsBetween(camera: string, fromMs: number, toMs: number): FileRow[] {
     return this
       .sql(
         `SELECT ${FILE_COLUMNS} FROM files
-         WHERE camera = ? AND kind = 'segment' AND end_ms >= ? AND start_ms <= ? ORDER BY start_ms`,
+         WHERE camera = @camera AND start_ms BETWEEN @lowest AND @to AND end_ms >= @from AND kind = 'segment' ORDER BY start_ms`,
       )
-      .all(camera, fromMs, toMs) as FileRow[];
+      .all({ camera, lowest: fromMs - this.longestFileMs(), from: fromMs, to: toMs }) as FileRow[];
+  }
+
+  /** [start, end] of a camera's segments overlapping [fromMs, toMs], oldest first: the timeline's input, without row objects. */
+  segmentTimes(camera: string, fromMs: number, toMs: number): Array<[number, number]> {
+    return this
+      .sql(
+        `SELECT start_ms, end_ms FROM files
+         WHERE camera = @camera AND start_ms BETWEEN @lowest AND @to AND end_ms >= @from AND kind = 'segment' ORDER BY start_ms`,
+      )
+      .raw()
+      .all({ camera, lowest: fromMs - this.longestFileMs(), from: fromMs, to: toMs }) as Array<[number, number]>;
+  }
+
+  /**
+   * A page of a camera's segments from the one containing atMs (or the first after it) onward,
+   * oldest first.
+   */
+  segmentsFrom(camera: string, atMs: number, limit: number): FileRow[] {
+    return this
+      .sql(
+        `SELECT ${FILE_COLUMNS} FROM files
+         WHERE camera = @camera AND start_ms >= @lowest AND end_ms > @at AND kind = 'segment' ORDER BY start_ms LIMIT @limit`,
+      )
+      .all({ camera, lowest: atMs - this.longestFileMs(), at: atMs, limit }) as FileRow[];
+  }
+
+  /** A page of a camera's segments starting after `afterStartMs`, oldest first. */
+  segmentsAfter(camera: string, afterStartMs: number, limit: number): FileRow[] {
+    return this
+      .sql(`SELECT ${FILE_COLUMNS} FROM files WHERE camera = ? AND start_ms > ? AND kind = 'segment' ORDER BY start_ms LIMIT ?`)
+      .all(camera, afterStartMs, limit) as FileRow[];
+  }
+
+  /** Stores a segment's motion level (0 < level ≤ 1); the row goes when the segment's row goes. */
+  setSegmentMotion(name: string, level: number): void {
+    this.sql('INSERT INTO segment_motion (name, level) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET level = excluded.level').run(name, level);
+  }
+
+  /**
+   * Motion of a camera's segments overlapping [fromMs, toMs], merged into buckets of `bucketMs`
+   * (each the span of its segments with motion and their highest level), oldest first.
+   */
+  motionBetween(camera: string, fromMs: number, toMs: number, bucketMs: number): Array<{ start: number; end: number; level: number }> {
+    const lowest = fromMs - this.longestFileMs();
+    return this
+      .sql(
+        `SELECT MIN(f.start_ms) AS start, MAX(f.end_ms) AS end, MAX(m.level) AS level
+         FROM files f JOIN segment_motion m ON m.name = f.name
+         WHERE f.camera = @camera AND f.start_ms BETWEEN @lowest AND @to AND f.end_ms >= @from AND f.kind = 'segment'
+         GROUP BY (f.start_ms - @lowest) / @bucket ORDER BY start`,
+      )
+      .all({ camera, lowest, from: fromMs, to: toMs, bucket: Math.max(1, Math.round(bucketMs)) }) as Array<{ start: number; end: number; level: number }>;
   }
 
   filesOfEvent(eventId: string): FileRow[] {

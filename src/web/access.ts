@@ -6,6 +6,8 @@ import type { Readable } from 'node:stream';
 import type { CameraStatus } from '../events/bus.ts';
 import type { Box } from '../geometry/box.ts';
 import type { HealthReport } from '../health/assess.ts';
+import type { ExportJob } from '../record/export-queue.ts';
+import type { Timeline } from '../record/timeline.ts';
 
 export interface CameraInfo {
   name: string;
@@ -87,6 +89,34 @@ export interface RecordingsAccess {
    */
   getEvent?(id: string): Promise<RecordedEvent | undefined>;
   storageUsage(): Promise<StorageUsage>;
+  /** Recorded spans, motion and event markers of a camera over [fromMs, toMs], from the index only. */
+  timeline?(camera: string, fromMs: number, toMs: number): Promise<Timeline>;
+  /**
+   * Fragmented MP4 of a camera from `atMs` to the end of its recorded span; undefined when nothing
+   * is recorded at or after it. Throws VaultLockedError, or PlaybackBusyError when too many play.
+   */
+  playback?(camera: string, atMs: number): Promise<PlaybackSource | undefined>;
+  /** Exports requested from the viewer, per owner (username). */
+  exports?: ExportsAccess;
+}
+
+export interface PlaybackSource {
+  /** Wall-clock ms of media time 0. */
+  startMs: number;
+  output: Readable;
+  /** Stops the stream and its ffmpeg. */
+  close(): void;
+}
+
+export interface ExportsAccess {
+  /** Throws VaultLockedError, or ExportLimitError when the owner has too many. */
+  request(owner: string, camera: string, from: number, to: number): ExportJob;
+  list(owner: string): ExportJob[];
+  get(owner: string, id: string): ExportJob | undefined;
+  /** The MP4 of a ready export. */
+  file(owner: string, id: string): Promise<{ path: string; size: number } | undefined>;
+  /** Cancels or deletes; false when the owner has no such export. */
+  remove(owner: string, id: string): Promise<boolean>;
 }
 
 export type ShutterState = 'open' | 'closed';

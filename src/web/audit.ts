@@ -21,6 +21,7 @@ export type AuditAction =
   | 'vault_lock'
   | 'shutter_changed'
   | 'event_kept'
+  | 'recording_exported'
   | 'label_mask_added'
   | 'label_mask_removed'
   | 'settings_changed';

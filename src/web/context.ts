@@ -10,7 +10,7 @@ import type { AuditLog } from './audit.ts';
 import type { PasswordHasher } from './auth/password.ts';
 import type { Session, SessionRepository } from './auth/sessions.ts';
 import type { LoginThrottle } from './auth/throttle.ts';
-import { isViewerAnywhere, type User, type UserRepository } from './auth/users.ts';
+import { hasRightAnywhere, type Right, type User, type UserRepository } from './auth/users.ts';
 import { ApiError, forbidden, unauthenticated } from './http/errors.ts';
 import type { LiveHub } from './live/hub.ts';
 
@@ -119,11 +119,18 @@ export const requireAdmin: RequestHandler = (_req, res, next) => {
   next();
 };
 
+/** Admins and anyone holding one of `rights` on at least one camera (each route then checks its camera). */
+export const requireRight =
+  (...rights: Right[]): RequestHandler =>
+  (_req, res, next) => {
+    if (!rights.some((right) => hasRightAnywhere(auth(res).user, right))) {
+      return next(forbidden(`Your account has no ${rights.join(' or ')} right on any camera.`));
+    }
+    next();
+  };
+
 /** Admins and anyone who may see recordings of at least one camera. */
-export const requireViewer: RequestHandler = (_req, res, next) => {
-  if (!isViewerAnywhere(auth(res).user)) return next(forbidden('Your account may only watch live video.'));
-  next();
-};
+export const requireViewer = requireRight('recordings');
 
 export function who(req: Request, res: Response): { actor: string | null; ip: string | null } {
   const a = res.locals.auth as Auth | undefined;

@@ -16,16 +16,17 @@ import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleLimits } from './auth/thr
 import { UserRepository, type Grants } from './auth/users.ts';
 import { auth, originCheck, requireAdmin, requireSession, requireViewer, who, type WebContext } from './context.ts';
 import { ApiError, errorHandler, refuseBadClients, sendError } from './http/errors.ts';
-import { LiveHub, type LiveFormat } from './live/hub.ts';
+import { LiveHub, type LiveFormat, type LiveVariant } from './live/hub.ts';
 import { SocketGateway } from './live/sockets.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes, healthzHandler } from './routes/health.ts';
 import { labelMaskRoutes } from './routes/label-masks.ts';
 import { cameraRoutes } from './routes/cameras.ts';
+import { recordingRoutes } from './routes/recordings.ts';
 import { userRoutes } from './routes/users.ts';
 import { securityHeaders, staticRoutes } from './static.ts';
 import { loadTlsMaterial } from './tls.ts';
-import type { LiveTap } from './live/tap.ts';
+import type { LiveTap } from '../restream/tap.ts';
 
 export type { CameraInfo, HealthAccess, RecordingsAccess, ShutterAccess, VaultAccess } from './access.ts';
 
@@ -55,7 +56,8 @@ export interface WebDeps {
   /** RTSP URL of the camera's main stream to repackage for live view, or undefined when unavailable. */
   liveSource: (camera: string) => string | undefined;
   /** The recorder's live tap of a camera: fMP4 viewers share its connection instead of opening their own. */
-  liveTap?: (camera: string) => LiveTap | undefined;
+  /** Volet's own connection to a camera stream (recorder: main; detector: sub), shared by viewers. */
+  liveTap?: (camera: string, variant: LiveVariant) => LiveTap | undefined;
   vault: VaultAccess;
   recordings?: RecordingsAccess;
   shutter?: ShutterAccess;
@@ -88,7 +90,7 @@ export interface RouteGuards {
   session: RequestHandler;
   /** After `session`: administrators only. */
   admin: RequestHandler;
-  /** After `session`: administrators and viewers of at least one camera. */
+  /** After `session`: administrators and anyone with the `recordings` right on at least one camera (check the camera with hasRight). */
   viewer: RequestHandler;
   /** After `session`: who is asking. */
   user(res: Response): { username: string; admin: boolean; grants: Grants };
@@ -102,7 +104,7 @@ export interface WebServer {
   /** Ends a camera's live view now (its sockets close with 4403), e.g. when its shutter closes. */
   stopLive(camera: string): void;
   /** Live-view streams running now (one ffmpeg each), for status pages and tests. */
-  liveStreams(): { camera: string; format: LiveFormat; watchers: number }[];
+  liveStreams(): { camera: string; format: LiveFormat; variant: LiveVariant; watchers: number }[];
   close(): Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export async function createWebServer(deps: WebDeps): Promise<WebServer> {
   api.use(healthRoutes(ctx, deps.health));
   api.use(userRoutes(ctx));
   api.use(cameraRoutes(ctx));
+  api.use(recordingRoutes(ctx));
   api.use(labelMaskRoutes(ctx));
   const guards: RouteGuards = {
     session: requireSession(ctx),

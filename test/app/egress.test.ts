@@ -51,7 +51,7 @@ function contactReport(trace: string, allowed: readonly string[]) {
 }
 
 test(
-  'volet run with a camera, a person event, a push and a backup contacts nothing but the camera, the push service and the backup target',
+  'volet run with a camera, a person event, a push, a backup and MQTT contacts nothing but the camera, the push service, the backup target and the broker',
   { skip, timeout: 150_000 },
   async () => {
     const workdir = mkdtempSync(join(tmpdir(), 'volet-egress-'));
@@ -70,6 +70,8 @@ test(
       const person = pushed.find((p) => p.camera === 'porch' && p.label === 'person');
       assert.ok(person, `a push about a person on porch, got ${JSON.stringify(pushed)}${context}`);
       assert.ok(result.events.includes(person.eventId), `the pushed event ${person.eventId} is in the index: ${result.events}`);
+      const mqttEvent = result.mqttEvents.map((m) => JSON.parse(m) as { id: string; label: string }).find((e) => e.label === 'person');
+      assert.ok(mqttEvent && result.events.includes(mqttEvent.id), `the person event reached the MQTT broker: ${result.mqttEvents.slice(0, 3)}`);
       assert.ok(result.backupFiles.includes('volet/vault.json'), `the vault key file was backed up: ${result.backupFiles}`);
       assert.ok(
         result.backupFiles.some((f) => f.includes(person.eventId)),

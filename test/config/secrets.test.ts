@@ -44,6 +44,7 @@ const base = {
     },
   },
   notifications: { ntfy: 'https://ntfy.lan/volet', gotify: 'https://gotify.lan/message?token=x' },
+  mqtt: { url: 'mqtt://broker.lan:1883', username: 'volet', password: 'x' },
   privacy: {
     residents: { alice: { token: 'x'.repeat(16) } },
     intrusion: { token: 'x'.repeat(16) },

@@ -36,6 +36,19 @@ const ROWS_AT_VERSION = new Map<number, string>([
     `${ROWS_BEFORE_MIGRATIONS}\nINSERT INTO storage_state VALUES (1, 1764000000000);\n` +
       `INSERT INTO label_masks VALUES ('m1', 'front', 'dog', '[[10,20],[60,20],[60,90],[10,90]]', NULL, 'alice', 1764000000000);`,
   ],
+  [
+    4,
+    `${ROWS_BEFORE_MIGRATIONS}\nINSERT INTO storage_state VALUES (1, 1764000000000);\n` +
+      `INSERT INTO label_masks VALUES ('m1', 'front', 'dog', '[[10,20],[60,20],[60,90],[10,90]]', NULL, 'alice', 1764000000000);\n` +
+      `INSERT INTO web_users (id, username, password_hash, admin, grants, created_at) VALUES (2, 'bob', 'x', 0, '{"front":["live","recordings"],"*":["live"]}', 1764000000000);`,
+  ],
+  [
+    5,
+    `${ROWS_BEFORE_MIGRATIONS}\nINSERT INTO storage_state VALUES (1, 1764000000000);\n` +
+      `INSERT INTO label_masks VALUES ('m1', 'front', 'dog', '[[10,20],[60,20],[60,90],[10,90]]', NULL, 'alice', 1764000000000);\n` +
+      `INSERT INTO web_users (id, username, password_hash, admin, grants, created_at) VALUES (2, 'bob', 'x', 0, '{"front":["live","recordings"],"*":["live"]}', 1764000000000);\n` +
+      `INSERT INTO segment_motion VALUES ('front/2025/11/24/16/front-20251124T160000000Z-segment.vlt', 0.25);`,
+  ],
 ]);
 
 const EVERY_TABLE = [
@@ -50,6 +63,7 @@ const EVERY_TABLE = [
   'notify_targets',
   'notify_vapid',
   'push_subscriptions',
+  'segment_motion',
   'shutter_intrusion',
   'shutter_overrides',
   'shutter_presence',

@@ -24,13 +24,15 @@ import { UserRepository } from '../../src/web/auth/users.ts';
 import { startFtpServer } from './backup-servers/ftp-server.ts';
 import { personWalkClip } from './clips.ts';
 import { startDnsRecorder } from './dns-recorder.ts';
+import { startMosquitto } from './mosquitto.ts';
 import { PushServiceStandIn } from './push-service.ts';
+import { watch } from '../mqtt/broker-client.ts';
 import { startRtspCamera } from './rtsp-camera.ts';
 import { STRACE_CONTACT_ARGS } from './strace-contacts.ts';
 import { filesUnder, repoRoot, sharedModelsDir, TEST_KDF_LIMITS, TEST_PASSPHRASE } from './volet-fixture.ts';
 
 /** One loopback address per peer; all of 127.0.0.0/8 is loopback. */
-export const PEERS = { camera: '127.0.0.2', push: '127.0.0.3', backup: '127.0.0.4' } as const;
+export const PEERS = { camera: '127.0.0.2', push: '127.0.0.3', backup: '127.0.0.4', mqtt: '127.0.0.5' } as const;
 /** Where the namespace's /etc/resolv.conf points. */
 export const NAMESERVER = '127.0.0.53';
 /** onnxruntime's telemetry made its first upload about 10 s after start when it was on; stay up well past that. */
@@ -45,6 +47,8 @@ export interface EgressScenarioResult {
   rejectedPushes: string[];
   /** Files on the FTP target, relative to its root. */
   backupFiles: string[];
+  /** Messages on the MQTT broker's volet/egress/events topic. */
+  mqttEvents: string[];
   /** Event ids in Volet's index after it stopped. */
   events: string[];
   /** Names Volet (or anything in the namespace) tried to resolve. */
@@ -85,6 +89,10 @@ async function run(workdir: string): Promise<EgressScenarioResult> {
   const camera = await startRtspCamera({ host: PEERS.camera, mounts: { '/main': clip.path }, loop: true });
   const push = await PushServiceStandIn.start(PEERS.push);
   const ftp = await startFtpServer({ root: ftpRoot, username: 'volet', password: 'backup password', host: PEERS.backup });
+  const mqttUsers = { volet: 'mqtt password', observer: 'observer password' };
+  const broker = await startMosquitto({ host: PEERS.mqtt, users: mqttUsers, acl: ['user volet', 'topic readwrite volet/#', 'topic readwrite homeassistant/#', 'user observer', 'topic read volet/#'] });
+  const observer = await watch(broker.url, { username: 'observer', password: mqttUsers.observer }, ['volet/egress/events']);
+  const mqttEvents = () => observer.messages.map((m) => m.payload.toString());
   let traced: ChildProcess | undefined;
   try {
     const subscription = push.subscribe();
@@ -103,6 +111,7 @@ async function run(workdir: string): Promise<EgressScenarioResult> {
         'backup:',
         '  targets:',
         `    nas: { type: ftp, url: 'ftp://volet@${PEERS.backup}:${ftp.port}/volet', password: 'backup password' }`,
+        `mqtt: { url: '${broker.url}', username: volet, password: '${mqttUsers.volet}', boxId: egress }`,
         '',
       ].join('\n'),
     );
@@ -138,7 +147,7 @@ async function run(workdir: string): Promise<EgressScenarioResult> {
     const pushedEventIds = () => push.received.map((p) => (JSON.parse(p.plaintext) as { eventId: string }).eventId);
     const backedUpEvent = () => filesUnder(ftpRoot).some((f) => pushedEventIds().some((id) => f.includes(id)));
     while (!ended && Date.now() - startedAt < DEADLINE_MS) {
-      if (push.received.length > 0 && backedUpEvent() && Date.now() - startedAt >= MIN_UPTIME_MS) break;
+      if (push.received.length > 0 && backedUpEvent() && mqttEvents().length > 0 && Date.now() - startedAt >= MIN_UPTIME_MS) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     const uptimeMs = Date.now() - startedAt;
@@ -158,6 +167,7 @@ async function run(workdir: string): Promise<EgressScenarioResult> {
       exit,
       pushes: push.received.map((p) => p.plaintext),
       rejectedPushes: push.rejected.map((r) => r.reason),
+      mqttEvents: mqttEvents(),
       backupFiles: filesUnder(ftpRoot).map((f) => f.slice(ftpRoot.length + 1)),
       events,
       dnsQueries: [...dns.queries],
@@ -167,6 +177,8 @@ async function run(workdir: string): Promise<EgressScenarioResult> {
   } finally {
     if (traced && traced.exitCode === null && traced.signalCode === null) traced.kill('SIGKILL');
     await ftp.stop();
+    await observer.close();
+    await broker.stop();
     await push.close();
     await camera.stop();
     await dns.close();

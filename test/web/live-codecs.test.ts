@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { repackageToFragmentedMp4 } from '../../src/camera/ffmpeg.ts';
-import { codecFromInit, findBox, Fmp4Splitter, hevcCodec, mpeg4AudioCodec, readBoxes, type Fragment } from '../../src/web/live/fmp4.ts';
+import { codecFromInit, findBox, Fmp4Splitter, hevcCodec, mpeg4AudioCodec, readBoxes, type Fragment } from '../../src/restream/fmp4.ts';
 import { h265Clip, personWalkClip } from '../support/clips.ts';
 
 const run = promisify(execFile);
@@ -117,7 +117,7 @@ describe('live view audio', () => {
 });
 
 describe('live view H.265', () => {
-  test('the codec string comes from the stream’s hvcC and agrees with ffprobe', async (t) => {
+  test('the codec string comes from the stream’s hvcC, tagged hvc1 for Safari, and agrees with ffprobe', async (t) => {
     const clip = await h265Clip(await personWalkClip({ emptySeconds: 1, walkSeconds: 2, tailSeconds: 1 }));
     const live = await liveOutput(clip.path, 2);
     const dir = mkdtempSync(join(tmpdir(), 'volet-live-hevc-'));
@@ -125,8 +125,10 @@ describe('live view H.265', () => {
     const [video] = await probe(writeLive(dir, live));
     assert.equal(video.profile, 'Main');
     // Main profile is general_profile_idc 1, compatible with profiles 1 and 2 (flags 0x60000000, reversed: 6).
-    assert.ok(live.codec!.startsWith(`${video.codec_tag_string}.1.6.L${video.level}.`), live.codec);
-    assert.match(live.codec!, /^(hev1|hvc1)\.1\.6\.L\d+(\.[0-9A-F]{1,2}){1,6}$/);
+    // ffmpeg writes hev1; the viewer gets hvc1, the only tag Safari plays, and the file stays readable.
+    assert.equal(video.codec_tag_string, 'hvc1');
+    assert.ok(live.codec!.startsWith(`hvc1.1.6.L${video.level}.`), live.codec);
+    assert.match(live.codec!, /^hvc1\.1\.6\.L\d+(\.[0-9A-F]{1,2}){1,6}$/);
     assert.equal(live.fragments[0].keyframe, true);
   });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { repackageToFragmentedMp4 } from '../../src/camera/ffmpeg.ts';
-import { codecFromInit, findBox, Fmp4Splitter, fragmentStartsWithKeyframe, type Fragment } from '../../src/web/live/fmp4.ts';
+import { codecFromInit, findBox, Fmp4Splitter, fragmentStartsWithKeyframe, type Fragment } from '../../src/restream/fmp4.ts';
 import { parseRange } from '../../src/web/http/range.ts';
 import { personWalkClip } from '../support/clips.ts';
 import { startRtspCamera, type RtspCamera } from '../support/rtsp-camera.ts';
@@ -136,7 +136,7 @@ describe('live view from an RTSP camera', () => {
     await until(() => late.binaries.length >= 2, 'the late joiner’s first fragment');
     assert.deepEqual(late.binaries[0], m.binaries[0]);
     assert.equal(fragmentStartsWithKeyframe(late.binaries[1]), true);
-    assert.deepEqual(server.liveStreams(), [{ camera: 'porch', format: 'fmp4', watchers: 2 }]);
+    assert.deepEqual(server.liveStreams(), [{ camera: 'porch', format: 'fmp4', variant: 'main', watchers: 2 }]);
 
     m.ws.close();
     await until(() => server.liveStreams()[0]?.watchers === 1, 'one watcher left');
@@ -190,7 +190,7 @@ test('the MPEG-1 fallback socket streams MPEG-TS for JSMpeg from the same authen
     await until(() => Buffer.concat(chunks).length >= 188 * 20, 'MPEG-TS packets');
     const ts = Buffer.concat(chunks);
     for (let i = 0; i < 20; i++) assert.equal(ts[i * 188], 0x47, 'TS sync byte every 188 bytes');
-    assert.deepEqual(server.liveStreams(), [{ camera: 'porch', format: 'mpeg1', watchers: 1 }]);
+    assert.deepEqual(server.liveStreams(), [{ camera: 'porch', format: 'mpeg1', variant: 'main', watchers: 1 }]);
     ws.close();
     await until(() => server.liveStreams().length === 0, 'the fallback stream to stop');
   } finally {

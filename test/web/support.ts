@@ -337,7 +337,7 @@ export async function setUp(server: TestServer): Promise<Client> {
 }
 
 /** Creates a user as the admin and returns a signed-in client for it. */
-export async function userClient(server: WebServer, admin: Client, username: string, grants: Record<string, string>, isAdmin = false): Promise<Client> {
+export async function userClient(server: WebServer, admin: Client, username: string, grants: Record<string, string | string[]>, isAdmin = false): Promise<Client> {
   const password = `${username} password 123`;
   const created = await admin.post('/api/users', { username, password, admin: isAdmin, grants });
   if (created.status !== 201) throw new Error(`create ${username}: ${created.status} ${created.text}`);

@@ -5,6 +5,7 @@ import { clear, h } from './ui.js';
 import * as authPages from './pages/auth.js';
 import * as livePages from './pages/live.js';
 import * as eventPages from './pages/events.js';
+import * as timelinePage from './pages/timeline.js';
 import * as statusPage from './pages/status.js';
 import * as adminPages from './pages/admin.js';
 import * as accountPage from './pages/account.js';
@@ -16,11 +17,12 @@ const nav = document.getElementById('nav');
 export const session = { user: null, vault: null };
 let cleanup = null;
 
-const isViewer = (user) => user.admin || Object.values(user.grants).includes('viewer');
+const isViewer = (user) => user.admin || Object.values(user.grants).some((rights) => rights.includes('recordings'));
 
 const routes = [
   { path: /^\/live$/, page: livePages.grid, title: 'Live' },
   { path: /^\/camera\/([a-z0-9_-]+)$/, page: livePages.camera, title: 'Camera' },
+  { path: /^\/timeline$/, page: timelinePage.render, title: 'Timeline', needs: isViewer },
   { path: /^\/events$/, page: eventPages.timeline, title: 'Events', needs: isViewer },
   { path: /^\/events?\/([A-Za-z0-9_-]+)$/, page: eventPages.clip, title: 'Event', needs: isViewer },
   { path: /^\/status$/, page: statusPage.render, title: 'Status' },
@@ -34,7 +36,7 @@ function renderNav() {
   const here = path.startsWith('/camera/') ? '/live' : path.startsWith('/event/') ? '/events' : path;
   const links = [
     ['/live', 'Live'],
-    ...(isViewer(session.user) ? [['/events', 'Events']] : []),
+    ...(isViewer(session.user) ? [['/timeline', 'Timeline'], ['/events', 'Events']] : []),
     ['/status', 'Status'],
     ...(session.user.admin ? [['/users', 'Users'], ['/audit', 'Audit']] : []),
     ['/account', session.user.username],

@@ -9,13 +9,15 @@ const wsUrl = (path) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${lo
 const isHevc = (codec) => /^(hev1|hvc1)\./.test(codec ?? '');
 
 /**
- * Keeps `video` playing the camera's live stream, reconnecting until stop(). Muted until the user
- * unmutes it; onAudio(true) tells when the stream has sound.
+ * Keeps `video` playing the camera's live stream (variant 'main', or 'sub': the camera's lower
+ * resolution stream), reconnecting until stop(). Muted until the user unmutes it; onAudio(true)
+ * tells when the stream has sound.
  */
 export class LivePlayer {
-  constructor(video, camera, { onState = () => {}, onAudio = () => {} } = {}) {
+  constructor(video, camera, { onState = () => {}, onAudio = () => {}, variant = 'main' } = {}) {
     this.video = video;
     this.camera = camera;
+    this.variant = variant;
     this.onState = onState;
     this.onAudio = onAudio;
     this.queue = [];
@@ -30,7 +32,7 @@ export class LivePlayer {
   start() {
     this.stopped = false;
     if (!hasMse || this.fallback) return this.startFallback();
-    this.connect(`/ws/live/${encodeURIComponent(this.camera)}`, (data) => {
+    this.connect(`/ws/live/${encodeURIComponent(this.camera)}${this.variant === 'sub' ? '/sub' : ''}`, (data) => {
       if (typeof data === 'string') this.onControl(JSON.parse(data));
       else this.onMedia(data);
     });

@@ -1,9 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../storage/database.ts';
 
-export type CameraRole = 'viewer' | 'live';
-/** Camera name, or '*' for every camera, to the role on it. Admins implicitly have everything. */
-export type Grants = Record<string, CameraRole>;
+/** What a grant on a camera may allow: each checked separately by the routes. */
+export const RIGHTS = ['live', 'recordings', 'export', 'shutter'] as const;
+export type Right = (typeof RIGHTS)[number];
+
+/** The roles of earlier versions, kept as named sets of rights (the API accepts their names). */
+export const PRESETS = { viewer: ['live', 'recordings', 'export', 'shutter'], live: ['live'] } as const satisfies Record<string, readonly Right[]>;
+export type Preset = keyof typeof PRESETS;
+
+/**
+ * Camera name, or '*' for every camera without an entry of its own, to the rights on it: a camera's
+ * own entry replaces the '*' one (an empty list shuts one camera out). Admins implicitly have everything.
+ */
+export type Grants = Record<string, Right[]>;
+
+type Grantee = Pick<User, 'admin' | 'grants'>;
 
 export interface User {
   id: number;
@@ -35,24 +47,20 @@ const toUser = (row: UserRow): User => ({
   createdAt: row.created_at,
 });
 
-/** What a user may do on a camera: 'admin' > 'viewer' > 'live' > undefined (nothing). */
-export function roleOn(user: Pick<User, 'admin' | 'grants'>, camera: string): 'admin' | CameraRole | undefined {
-  if (user.admin) return 'admin';
-  return user.grants[camera] ?? user.grants['*'];
+/** The rights a user has on a camera, in RIGHTS order (all of them for an admin). */
+export function rightsOn(user: Grantee, camera: string): Right[] {
+  if (user.admin) return [...RIGHTS];
+  const granted = user.grants[camera] ?? user.grants['*'] ?? [];
+  return RIGHTS.filter((r) => granted.includes(r));
 }
 
-export function canView(user: Pick<User, 'admin' | 'grants'>, camera: string): boolean {
-  const role = roleOn(user, camera);
-  return role === 'admin' || role === 'viewer';
+export function hasRight(user: Grantee, camera: string, right: Right): boolean {
+  return user.admin || (user.grants[camera] ?? user.grants['*'] ?? []).includes(right);
 }
 
-export function canWatchLive(user: Pick<User, 'admin' | 'grants'>, camera: string): boolean {
-  return roleOn(user, camera) !== undefined;
-}
-
-/** True when the user is an admin or a viewer of at least one camera. */
-export function isViewerAnywhere(user: Pick<User, 'admin' | 'grants'>): boolean {
-  return user.admin || Object.values(user.grants).includes('viewer');
+/** True when the user has `right` on at least one camera (admins always). */
+export function hasRightAnywhere(user: Grantee, right: Right): boolean {
+  return user.admin || Object.values(user.grants).some((rights) => rights.includes(right));
 }
 
 const RECOVERY_CODES = 10;

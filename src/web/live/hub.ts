@@ -2,8 +2,9 @@ import { Backoff } from '../../camera/backoff.ts';
 import { repackageToFragmentedMp4, transcodeToMpeg1 } from '../../camera/ffmpeg.ts';
 import type { Logger } from '../../log/logger.ts';
 import { FfmpegSupervisor } from '../../process/ffmpeg-supervisor.ts';
-import { Fmp4Splitter, type Fragment } from './fmp4.ts';
-import type { LiveTap } from './tap.ts';
+import { Fmp4Splitter, type Fragment } from '../../restream/fmp4.ts';
+import { TapReader } from '../../restream/tap-reader.ts';
+import type { LiveTap } from '../../restream/tap.ts';
 
 /** One viewer's socket, as the hub sees it. */
 export interface Watcher {
@@ -15,6 +16,8 @@ export interface Watcher {
 }
 
 export type LiveFormat = 'fmp4' | 'mpeg1';
+/** The camera's main stream, or its sub stream (lower resolution and bandwidth) when it has one. */
+export type LiveVariant = 'main' | 'sub';
 
 const SLOW_WATCHER_BYTES = 4 * 1024 * 1024;
 const STALL_MS = 15_000;
@@ -23,7 +26,10 @@ interface StreamOptions {
   camera: string;
   url: string;
   format: LiveFormat;
-  /** The recorder's connection to the camera, when it records: fMP4 viewers share it. */
+  /**
+   * A connection Volet already has to this stream (the recorder's, the detector's): fMP4 viewers
+   * share it, the MPEG-1 transcoder reads it on stdin.
+   */
   tap?: LiveTap;
   lingerMs: number;
   logger: Logger;
@@ -36,13 +42,15 @@ interface WatcherState {
 }
 
 /**
- * Everyone watching one camera in one format. fMP4 comes from the recorder's connection when the
- * camera records (no connection of its own); otherwise, and for the MPEG-1 fallback, one supervised
- * ffmpeg started by the first watcher and stopped `lingerMs` after the last one leaves.
+ * Everyone watching one camera stream in one format. fMP4 comes from a tap when there is one (no
+ * process of its own); the MPEG-1 fallback is one supervised transcoder fed from the tap. Only a
+ * camera that neither records nor has a sub stream gets a connection of its own for its viewers.
+ * Processes start with the first watcher and stop `lingerMs` after the last one leaves.
  */
 class LiveStream {
   private readonly watchers = new Map<Watcher, WatcherState>();
   private ffmpeg?: FfmpegSupervisor;
+  private input?: TapReader;
   private splitter?: Fmp4Splitter;
   private init?: Buffer;
   private codec?: string;
@@ -79,8 +87,9 @@ class LiveStream {
     this.opts.tap?.off('init', this.onInit);
     this.opts.tap?.off('fragment', this.onFragment);
     this.tapped = false;
-    void this.ffmpeg?.stop();
+    const ffmpeg = this.ffmpeg;
     this.ffmpeg = undefined;
+    void ffmpeg?.stop().then(() => this.closeInput());
     this.opts.onIdle();
   }
 
@@ -101,9 +110,14 @@ class LiveStream {
   }
 
   private ownConnection(): FfmpegSupervisor {
-    const { camera, url, format, logger } = this.opts;
+    const { camera, url, format, tap, logger } = this.opts;
     const ffmpeg = new FfmpegSupervisor({
-      build: () => (format === 'fmp4' ? repackageToFragmentedMp4(url) : transcodeToMpeg1(url, { width: 640, fps: 24, kbps: 800 })),
+      build: () => {
+        if (format === 'fmp4') return repackageToFragmentedMp4(url);
+        this.closeInput();
+        this.input = tap && new TapReader(tap);
+        return transcodeToMpeg1(this.input ?? url, { width: 640, fps: 24, kbps: 800 });
+      },
       onSpawn: () => {
         this.init = undefined;
         this.codec = undefined;
@@ -131,6 +145,11 @@ class LiveStream {
       for (const w of this.watchers.keys()) w.sendText(JSON.stringify({ type: 'reconnecting', retryInMs }));
     });
     return ffmpeg;
+  }
+
+  private closeInput(): void {
+    this.input?.destroy();
+    this.input = undefined;
   }
 
   private greet(watcher: Watcher): void {
@@ -165,8 +184,8 @@ class LiveStream {
 export interface LiveHubOptions {
   lingerMs: number;
   logger: Logger;
-  /** The recorder's live tap of a camera, while it records. */
-  tap?: (camera: string) => LiveTap | undefined;
+  /** Volet's own connection to a camera stream, when it has one (recorder: main; detector: sub). */
+  tap?: (camera: string, variant: LiveVariant) => LiveTap | undefined;
 }
 
 /** All live streams of the viewer, by camera and format. */
@@ -175,15 +194,22 @@ export class LiveHub {
 
   constructor(private readonly opts: LiveHubOptions) {}
 
-  watch(camera: string, url: string, format: LiveFormat, watcher: Watcher): () => void {
-    const key = `${format}:${camera}`;
+  /**
+   * `url` is the main stream's, for a camera Volet has no connection to. The sub variant of a
+   * camera without a sub stream is its main stream; MPEG-1 is transcoded from the sub stream when
+   * there is one (less to decode).
+   */
+  watch(camera: string, url: string, format: LiveFormat, watcher: Watcher, variant: LiveVariant = 'main'): () => void {
+    const subTap = this.opts.tap?.(camera, 'sub');
+    const useSub = subTap !== undefined && (variant === 'sub' || format === 'mpeg1');
+    const key = `${format}:${useSub ? 'sub' : 'main'}:${camera}`;
     let stream = this.byKey.get(key);
     if (!stream) {
       stream = new LiveStream({
         camera,
         url,
         format,
-        tap: this.opts.tap?.(camera),
+        tap: useSub ? subTap : this.opts.tap?.(camera, 'main'),
         lingerMs: this.opts.lingerMs,
         logger: this.opts.logger,
         onIdle: () => {
@@ -197,21 +223,28 @@ export class LiveHub {
     return () => s.remove(watcher);
   }
 
+  /** True when the camera's sub stream can be watched (Volet reads it for detection). */
+  hasSubStream(camera: string): boolean {
+    return this.opts.tap?.(camera, 'sub') !== undefined;
+  }
+
   /** The live streams alive now. */
-  streams(): { camera: string; format: LiveFormat; watchers: number }[] {
+  streams(): { camera: string; format: LiveFormat; variant: LiveVariant; watchers: number }[] {
     return [...this.byKey.entries()].map(([key, s]) => {
-      const [format, camera] = key.split(':') as [LiveFormat, string];
-      return { camera, format, watchers: s.watcherCount };
+      const [format, variant, camera] = key.split(':') as [LiveFormat, LiveVariant, string];
+      return { camera, format, variant, watchers: s.watcherCount };
     });
   }
 
   watchers(camera: string, format: LiveFormat = 'fmp4'): number {
-    return this.byKey.get(`${format}:${camera}`)?.watcherCount ?? 0;
+    return this.streams()
+      .filter((s) => s.camera === camera && s.format === format)
+      .reduce((n, s) => n + s.watchers, 0);
   }
 
   /** Closes every stream of a camera, e.g. when its privacy shutter closes. */
   stopCamera(camera: string, reason: string): void {
-    for (const format of ['fmp4', 'mpeg1'] as const) this.byKey.get(`${format}:${camera}`)?.stop(4403, reason);
+    for (const [key, stream] of [...this.byKey.entries()]) if (key.endsWith(`:${camera}`)) stream.stop(4403, reason);
   }
 
   closeAll(): void {

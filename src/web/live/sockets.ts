@@ -2,10 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ObjectEvent } from '../../events/bus.ts';
-import { canWatchLive } from '../auth/users.ts';
+import { hasRight, rightsOn } from '../auth/users.ts';
 import { authenticate, sameOrigin, type Auth, type WebContext } from '../context.ts';
 import { logBadRequest } from '../http/errors.ts';
-import type { LiveFormat, Watcher } from './hub.ts';
+import type { LiveFormat, LiveVariant, Watcher } from './hub.ts';
 
 const KEEPALIVE_MS = 30_000;
 
@@ -22,7 +22,7 @@ function refuse(socket: Duplex, status: number, text: string): void {
 
 /**
  * WebSocket endpoints, authenticated at the upgrade by the session cookie (same-origin only):
- *   /ws/live/:camera   fragmented MP4 for Media Source Extensions
+ *   /ws/live/:camera   fragmented MP4 for Media Source Extensions (/ws/live/:camera/sub: the sub stream)
  *   /ws/mpeg1/:camera  MPEG-TS with MPEG-1 video for JSMpeg (fallback)
  *   /ws/events         JSON: event:start/update/end and camera:status for the user's cameras
  * Sockets close (4401) the moment their session is revoked or expires.
@@ -60,7 +60,7 @@ export class SocketGateway {
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = pathOf(req);
-    const live = /^\/ws\/(live|mpeg1)\/([a-z0-9_-]{1,32})$/.exec(path);
+    const live = /^\/ws\/(live|mpeg1)\/([a-z0-9_-]{1,32})(\/sub)?$/.exec(path);
     if (!live && path !== '/ws/events') return refuse(socket, 404, 'Not Found');
     if (!sameOrigin(req)) return refuse(socket, 403, 'Forbidden');
     const a = authenticate(this.ctx, req);
@@ -69,11 +69,11 @@ export class SocketGateway {
     if (live) {
       const camera = live[2];
       if (!this.ctx.cameras().some((c) => c.name === camera)) return refuse(socket, 404, 'Not Found');
-      if (!canWatchLive(a.user, camera)) return refuse(socket, 403, 'Forbidden');
+      if (!hasRight(a.user, camera, 'live')) return refuse(socket, 403, 'Forbidden');
       if (this.ctx.shutter?.state(camera) === 'closed') return refuse(socket, 409, 'Conflict');
       const source = this.ctx.liveSource(camera);
       if (!source) return refuse(socket, 503, 'Service Unavailable');
-      this.accept(req, socket, head, (ws) => this.startLive(ws, a, camera, source, live[1] === 'live' ? 'fmp4' : 'mpeg1'));
+      this.accept(req, socket, head, (ws) => this.startLive(ws, a, camera, source, live[1] === 'live' ? 'fmp4' : 'mpeg1', live[3] ? 'sub' : 'main'));
       return;
     }
     this.accept(req, socket, head, (ws) => this.startEvents(ws, a));
@@ -101,14 +101,14 @@ export class SocketGateway {
     });
   }
 
-  private startLive(ws: WebSocket, a: Auth, camera: string, url: string, format: LiveFormat): void {
+  private startLive(ws: WebSocket, a: Auth, camera: string, url: string, format: LiveFormat, variant: LiveVariant): void {
     const watcher: Watcher = {
       sendText: (m) => ws.readyState === ws.OPEN && ws.send(m),
       sendBinary: (d) => ws.readyState === ws.OPEN && ws.send(d, { binary: true }),
       bufferedAmount: () => ws.bufferedAmount,
       close: (code, reason) => ws.close(code, reason),
     };
-    const leave = this.ctx.hub.watch(camera, url, format, watcher);
+    const leave = this.ctx.hub.watch(camera, url, format, watcher, variant);
     this.track(ws, a, leave);
   }
 
@@ -117,11 +117,13 @@ export class SocketGateway {
     const send = (message: unknown) => {
       if (ws.readyState === ws.OPEN && ws.bufferedAmount < 1024 * 1024) ws.send(JSON.stringify(message));
     };
-    const may = (camera: string) => canWatchLive(a.user, camera);
+    // Status for every camera the user has any right on; detections where they watch live or see recordings.
+    const may = (camera: string) => rightsOn(a.user, camera).length > 0;
+    const sees = (camera: string) => hasRight(a.user, camera, 'live') || hasRight(a.user, camera, 'recordings');
     const strip = (e: ObjectEvent) => ({ id: e.id, camera: e.camera, label: e.label, score: e.score, start: e.start, end: e.end, zones: e.zones, box: e.box });
-    const onStart = (e: ObjectEvent) => may(e.camera) && send({ type: 'event:start', event: strip(e) });
-    const onUpdate = (e: ObjectEvent) => may(e.camera) && send({ type: 'event:update', event: strip(e) });
-    const onEnd = (e: ObjectEvent) => may(e.camera) && send({ type: 'event:end', event: strip(e) });
+    const onStart = (e: ObjectEvent) => sees(e.camera) && send({ type: 'event:start', event: strip(e) });
+    const onUpdate = (e: ObjectEvent) => sees(e.camera) && send({ type: 'event:update', event: strip(e) });
+    const onEnd = (e: ObjectEvent) => sees(e.camera) && send({ type: 'event:end', event: strip(e) });
     const onStatus = (s: import('../../events/bus.ts').CameraStatus) =>
       may(s.camera) && send({ type: 'camera:status', status: { camera: s.camera, state: s.state, fps: s.fps, lastError: s.lastError ?? null, since: s.since } });
     bus.on('event:start', onStart);

@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { RecordingsAccess } from '../access.ts';
-import { canView, canWatchLive, roleOn } from '../auth/users.ts';
-import { auth, requireAdmin, requireSession, requireViewer, who, type WebContext } from '../context.ts';
+import { hasRight, rightsOn, type Right } from '../auth/users.ts';
+import { auth, requireAdmin, requireRight, requireSession, requireViewer, who, type WebContext } from '../context.ts';
 import { ApiError, body, cameraPattern, forbidden, idPattern, notFound, pathParam, query } from '../http/errors.ts';
 import { sendClip } from '../http/range.ts';
 
@@ -12,11 +12,10 @@ export function cameraRoutes(ctx: WebContext): Router {
   const router = Router();
   const session = requireSession(ctx);
 
-  const cameraParam = (req: Request, res: Response, check: 'live' | 'view') => {
+  const cameraParam = (req: Request, res: Response, right: Right) => {
     const camera = pathParam(req, 'camera', cameraPattern);
-    const user = auth(res).user;
     if (!ctx.cameras().some((c) => c.name === camera)) throw notFound(`No camera "${camera}".`);
-    if (!(check === 'live' ? canWatchLive(user, camera) : canView(user, camera))) throw forbidden(`No access to camera "${camera}".`);
+    if (!hasRight(auth(res).user, camera, right)) throw forbidden(`No ${right} right on camera "${camera}".`);
     return camera;
   };
 
@@ -26,23 +25,27 @@ export function cameraRoutes(ctx: WebContext): Router {
     const user = auth(res).user;
     const cameras = ctx
       .cameras()
-      .filter((c) => canWatchLive(user, c.name))
-      .map((c) => ({
+      .map((c) => ({ camera: c, rights: rightsOn(user, c.name) }))
+      .filter(({ rights }) => rights.length > 0)
+      .map(({ camera: c, rights }) => ({
         name: c.name,
-        role: roleOn(user, c.name),
+        rights,
+        // The role of earlier versions, for pages that only ask "may this person see recordings?".
+        role: user.admin ? 'admin' : rights.includes('recordings') ? 'viewer' : 'live',
         state: c.status.state,
         fps: Math.round(c.status.fps * 10) / 10,
         lastError: c.status.lastError ?? null,
         since: c.status.since,
         detect: c.detect,
         shutter: ctx.shutter ? ctx.shutter.state(c.name) : null,
-        live: ctx.liveSource(c.name) !== undefined,
+        live: rights.includes('live') && ctx.liveSource(c.name) !== undefined,
+        liveSub: rights.includes('live') && ctx.hub.hasSubStream(c.name),
       }));
     res.json({ cameras });
   });
 
   router.put('/cameras/:camera/shutter', session, async (req, res) => {
-    const camera = cameraParam(req, res, 'view');
+    const camera = cameraParam(req, res, 'shutter');
     const input = body(z.strictObject({ state: z.enum(['open', 'closed']) }), req);
     if (!ctx.shutter) throw notAvailable('The privacy shutter');
     const before = ctx.shutter.state(camera);
@@ -58,7 +61,7 @@ export function cameraRoutes(ctx: WebContext): Router {
     res.json(ctx.vault.status());
   });
 
-  router.post('/vault/unlock', session, requireViewer, async (req, res) => {
+  router.post('/vault/unlock', session, requireRight('recordings', 'export'), async (req, res) => {
     const input = body(z.strictObject({ passphrase: z.string().min(1).max(256) }), req);
     const user = auth(res).user;
     const lockedMs = ctx.vaultThrottle.lockedFor(req.ip ?? '', user.username);
@@ -79,7 +82,7 @@ export function cameraRoutes(ctx: WebContext): Router {
     res.json(ctx.vault.status());
   });
 
-  router.post('/vault/lock', session, requireViewer, (req, res) => {
+  router.post('/vault/lock', session, requireRight('recordings', 'export'), (req, res) => {
     ctx.vault.lock();
     ctx.audit.record('vault_lock', who(req, res));
     res.json(ctx.vault.status());
@@ -92,12 +95,12 @@ export function cameraRoutes(ctx: WebContext): Router {
     return ctx.recordings;
   };
 
-  /** The event's camera, checked against the user's role before anything is decrypted. */
+  /** The event's camera, checked against the user's rights before anything is decrypted. */
   const eventParam = async (req: Request, res: Response) => {
     const id = pathParam(req, 'id', idPattern);
     const camera = await recordings().eventCamera(id);
     if (!camera) throw notFound(`No event "${id}".`);
-    if (!canView(auth(res).user, camera)) throw forbidden(`No access to camera "${camera}".`);
+    if (!hasRight(auth(res).user, camera, 'recordings')) throw forbidden(`No recordings right on camera "${camera}".`);
     return { id, camera };
   };
 
@@ -114,10 +117,11 @@ export function cameraRoutes(ctx: WebContext): Router {
   router.get('/events', session, requireViewer, async (req, res) => {
     const q = query(eventQuery, req);
     const user = auth(res).user;
-    if (q.camera && !canView(user, q.camera)) throw forbidden(`No access to camera "${q.camera}".`);
-    const cameras = q.camera ? [q.camera] : ctx.cameras().map((c) => c.name).filter((c) => canView(user, c));
+    const may = (camera: string) => hasRight(user, camera, 'recordings');
+    if (q.camera && !may(q.camera)) throw forbidden(`No recordings right on camera "${q.camera}".`);
+    const cameras = q.camera ? [q.camera] : ctx.cameras().map((c) => c.name).filter(may);
     const events = cameras.length === 0 ? [] : await recordings().listEvents({ ...q, cameras });
-    res.json({ events: events.filter((e) => canView(user, e.camera)), vault: ctx.vault.status() });
+    res.json({ events: events.filter((e) => may(e.camera)), vault: ctx.vault.status() });
   });
 
   router.get('/events/:id', session, requireViewer, async (req, res) => {
@@ -160,7 +164,7 @@ export function cameraRoutes(ctx: WebContext): Router {
     const usage = await recordings().storageUsage();
     const user = auth(res).user;
     // Per-camera figures only for cameras the person may see.
-    const perCamera = Object.fromEntries(Object.entries(usage.perCamera).filter(([camera]) => canView(user, camera)));
+    const perCamera = Object.fromEntries(Object.entries(usage.perCamera).filter(([camera]) => hasRight(user, camera, 'recordings')));
     res.json({ ...usage, perCamera });
   });
 

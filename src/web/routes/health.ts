@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { Logger } from '../../log/logger.ts';
 import type { HealthAccess } from '../access.ts';
-import { canWatchLive } from '../auth/users.ts';
+import { rightsOn } from '../auth/users.ts';
 import { auth, requireSession, type WebContext } from '../context.ts';
 
 /** Public: only `up` (200) or `degraded` (503), nothing an outsider could use. */
@@ -23,7 +23,7 @@ export function healthRoutes(ctx: WebContext, health: HealthAccess): Router {
   return Router().get('/health', requireSession(ctx), async (_req, res) => {
     const { user } = auth(res);
     const report = await health.report();
-    const cameras = report.cameras.filter((c) => canWatchLive(user, c.name));
+    const cameras = report.cameras.filter((c) => rightsOn(user, c.name).length > 0);
     const visible = new Set(cameras.map((c) => c.name));
     res.setHeader('Cache-Control', 'no-store');
     res.json({
@@ -42,7 +42,7 @@ export function healthRoutes(ctx: WebContext, health: HealthAccess): Router {
         sealedAgeSeconds: c.sealedAgeSeconds,
       })),
       vault: { initialised: report.vault.initialised, unlocked: report.vault.unlocked },
-      ...(user.admin ? { disk: report.disk, index: report.index, eventLoop: report.eventLoop } : {}),
+      ...(user.admin ? { disk: report.disk, index: report.index, eventLoop: report.eventLoop, ...(report.mqtt ? { mqtt: report.mqtt } : {}) } : {}),
     });
   });
 }

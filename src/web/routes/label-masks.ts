@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { LabelMaskError, MAX_MASK_POINTS, proposeMaskAround, type LabelMask } from '../../objects/label-masks.ts';
 import type { CameraInfo } from '../access.ts';
-import { canView } from '../auth/users.ts';
+import { hasRight } from '../auth/users.ts';
 import { auth, requireAdmin, requireSession, requireViewer, who, type WebContext } from '../context.ts';
 import { ApiError, body, cameraPattern, forbidden, idPattern, notFound, pathParam } from '../http/errors.ts';
 
@@ -42,7 +42,7 @@ export function labelMaskRoutes(ctx: WebContext): Router {
   };
   const viewableCamera = (req: Request, res: Response): CameraInfo => {
     const camera = cameraOf(pathParam(req, 'camera', cameraPattern));
-    if (!canView(auth(res).user, camera.name)) throw forbidden(`No access to camera "${camera.name}".`);
+    if (!hasRight(auth(res).user, camera.name, 'recordings')) throw forbidden(`No recordings right on camera "${camera.name}".`);
     return camera;
   };
   const recordings = () => {
@@ -60,7 +60,7 @@ export function labelMaskRoutes(ctx: WebContext): Router {
     const r = recordings();
     const cameraName = await r.eventCamera(id);
     if (!cameraName) throw notFound(`No event "${id}".`);
-    if (!canView(auth(res).user, cameraName)) throw forbidden(`No access to camera "${cameraName}".`);
+    if (!hasRight(auth(res).user, cameraName, 'recordings')) throw forbidden(`No recordings right on camera "${cameraName}".`);
     const event = r.getEvent ? await r.getEvent(id) : (await r.listEvents({ cameras: [cameraName], limit: 500 })).find((e) => e.id === id);
     if (!event) throw notFound(`No event "${id}".`);
     if (!event.box) throw new ApiError(409, 'no_box', `Event "${id}" has no box to draw a mask around.`);

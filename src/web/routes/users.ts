@@ -1,13 +1,22 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { User } from '../auth/users.ts';
+import { PRESETS, RIGHTS, type Preset, type Right, type User } from '../auth/users.ts';
 import { auth, requireAdmin, requireSession, who, type WebContext } from '../context.ts';
 import { ApiError, body, notFound, pathParam } from '../http/errors.ts';
 import { passwordSchema, publicUser, usernameSchema } from './auth.ts';
 
+const rightsSchema = z.union([
+  z.enum(Object.keys(PRESETS) as [Preset, ...Preset[]]).transform((preset): Right[] => [...PRESETS[preset]]),
+  z
+    .array(z.enum(RIGHTS))
+    .max(RIGHTS.length)
+    .transform((rights) => RIGHTS.filter((r) => rights.includes(r))),
+], { error: `a list of ${RIGHTS.join(', ')} or a preset: ${Object.keys(PRESETS).join(', ')}` });
+
 const grantsSchema = z
-  .record(z.string().regex(/^(\*|[a-z0-9_-]{1,32})$/, 'a camera name or *'), z.enum(['viewer', 'live']))
-  .describe('camera (or * for all) → viewer | live');
+  .record(z.string().regex(/^(\*|[a-z0-9_-]{1,32})$/, 'a camera name or *'), rightsSchema)
+  .refine((grants) => Object.keys(grants).length <= 256, 'at most 256 cameras')
+  .describe(`camera (or * for all) → a list of ${RIGHTS.join(', ')} or a preset (${Object.keys(PRESETS).join(', ')})`);
 
 const usernameParam = /^[A-Za-z0-9_@-][A-Za-z0-9._@-]{0,63}$/;
 

@@ -13,6 +13,7 @@ const STATE_TEXT = {
   error: 'Playback error',
 };
 
+/** Grid tiles play the sub stream when there is one (less to download and decode); the camera page plays the main stream. */
 function liveTile(cam, { large = false } = {}) {
   const frame = h('div', { class: `frame${large ? ' large' : ''}` });
   frame.style.aspectRatio = `${cam.detect.width} / ${cam.detect.height}`;
@@ -33,17 +34,28 @@ function liveTile(cam, { large = false } = {}) {
   const sound = large ? soundButton(video) : null;
   frame.append(video, layer, note);
   if (sound) frame.append(sound);
+  const offerSub = h('button', { type: 'button', class: 'offer-sub', hidden: true, onclick: () => switchTo('sub') }, 'Watch the sub stream');
   const player = new LivePlayer(video, cam.name, {
+    variant: large || !cam.liveSub ? 'main' : 'sub',
     onState: (state, detail) => {
       note.textContent = detail ?? STATE_TEXT[state] ?? '';
       note.hidden = !note.textContent;
+      offerSub.hidden = !(state === 'unsupported' && cam.liveSub && player.variant === 'main');
       frame.dataset.state = state;
     },
     onAudio: (hasAudio) => {
       if (sound) sound.hidden = !hasAudio;
     },
   });
-  return { frame, player, layer };
+  const switchTo = (variant) => {
+    player.stop();
+    player.variant = variant;
+    player.start();
+    frame.dataset.variant = variant;
+  };
+  frame.dataset.variant = player.variant;
+  if (cam.liveSub) frame.append(offerSub);
+  return { frame, player, layer, switchTo };
 }
 
 /** Live video starts muted (browsers only autoplay it so, and a camera may hear a room); this unmutes it. */
@@ -109,13 +121,20 @@ export async function camera(main, { params: [name] }) {
     clear(main, page('Camera not found', h('p', {}, `There is no camera "${name}" on your account.`)));
     return;
   }
-  const { frame, player, layer } = liveTile(cam, { large: true });
+  const { frame, player, layer, switchTo } = liveTile(cam, { large: true });
+  const quality = cam.liveSub && player
+    ? h('label', {}, 'Stream ',
+        h('select', { 'aria-label': 'Live stream', onchange: (e) => switchTo(e.target.value) },
+          h('option', { value: 'main', selected: true }, 'Main (full resolution)'),
+          h('option', { value: 'sub' }, 'Sub (low bandwidth)'),
+        ))
+    : null;
   const overlay = layer ? new BoxOverlay(layer, cam.detect) : null;
   const status = h('span', {}, stateBadge(cam));
   const canView = cam.role === 'admin' || cam.role === 'viewer';
 
   const shutterSwitch =
-    cam.shutter !== null && canView
+    cam.shutter !== null && cam.rights.includes('shutter')
       ? h('label', { class: 'switch' },
           h('input', {
             type: 'checkbox',
@@ -147,6 +166,7 @@ export async function camera(main, { params: [name] }) {
       frame,
       h('div', { class: 'toolbar' },
         status,
+        quality,
         canView ? h('a', { class: 'button', href: `#/events?camera=${cam.name}` }, 'Events') : null,
         shutterSwitch,
       ),

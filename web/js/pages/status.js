@@ -5,7 +5,7 @@ import { vaultLockedNotice } from './events.js';
 export async function render(main, ctx) {
   const { cameras } = await get('/cameras');
   const health = await get('/health').catch(() => null);
-  const isViewer = ctx.session.user.admin || Object.values(ctx.session.user.grants).includes('viewer');
+  const isViewer = ctx.session.user.admin || Object.values(ctx.session.user.grants).some((rights) => rights.includes('recordings'));
   const vault = await get('/vault');
   let storage = null;
   let storageError = null;

@@ -67,17 +67,31 @@ export function findBox(buf: Buffer, path: string[]): Box | undefined {
  * Undefined when the init segment has no track whose codec can be named.
  */
 export function codecFromInit(init: Buffer): string | undefined {
+  const codecs = sampleEntries(init).map(sampleEntryCodec).filter((c) => c !== undefined);
+  return codecs.length ? codecs.join(', ') : undefined;
+}
+
+/** The first sample entry of each track, as views into init (writing to them changes init). */
+function sampleEntries(init: Buffer): Box[] {
   const moov = findBox(init, ['moov']);
-  if (!moov) return undefined;
-  const codecs: string[] = [];
+  if (!moov) return [];
+  const entries: Box[] = [];
   for (const trak of readBoxes(payload(moov)).filter((b) => b.type === 'trak')) {
     const stsd = findBox(payload(trak), ['mdia', 'minf', 'stbl', 'stsd']);
     // stsd: full box header (4) + entry_count (4), then sample entries; a track has one.
     const entry = stsd ? readBoxes(payload(stsd).subarray(8))[0] : undefined;
-    const codec = entry ? sampleEntryCodec(entry) : undefined;
-    if (codec) codecs.push(codec);
+    if (entry) entries.push(entry);
   }
-  return codecs.length ? codecs.join(', ') : undefined;
+  return entries;
+}
+
+/**
+ * Renames an H.265 sample entry from hev1 (ffmpeg's choice for stream copy) to hvc1, in place:
+ * Safari plays only hvc1, and the parameter sets hvc1 requires in hvcC are there (ffmpeg writes them
+ * from the stream's extradata); Chrome plays both.
+ */
+export function tagHevcAsHvc1(init: Buffer): void {
+  for (const entry of sampleEntries(init)) if (entry.type === 'hev1') entry.data.write('hvc1', 4, 'latin1');
 }
 
 const hex = (n: number) => n.toString(16).toUpperCase();
@@ -295,6 +309,7 @@ export class Fmp4Splitter {
       if (!this.init) {
         this.init = Buffer.concat(this.initParts);
         this.initParts = [];
+        tagHevcAsHvc1(this.init);
         this.codec = codecFromInit(this.init);
         this.trexFlags = trexDefaultSampleFlags(this.init);
         this.onInit(this.init, this.codec);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../../log/logger.ts';
-import type { LiveFeed } from '../../record/recorder.ts';
+import type { Logger } from '../log/logger.ts';
+import type { LiveFeed } from './feed.ts';
 import { Fmp4Splitter, type Fragment } from './fmp4.ts';
 
 /**

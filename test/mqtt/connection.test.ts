@@ -1,0 +1,141 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log/logger.ts';
+import { MqttConnection } from '../../src/mqtt/connection.ts';
+import { startMosquitto } from '../support/mosquitto.ts';
+import { waitFor } from '../support/volet-fixture.ts';
+import { watch } from './broker-client.ts';
+
+const USERS = { volet: 'volet broker password', ha: 'home assistant password' };
+const ACL = ['user volet', 'topic readwrite volet/#', 'user ha', 'topic readwrite volet/#'];
+
+function capturedLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: createLogger('debug', sink), lines };
+}
+
+test('states are retained and republished after the broker restarts; events queue while it is away; stop says offline', async () => {
+  const broker = await startMosquitto({ users: USERS, acl: ACL });
+  const { logger } = capturedLogger();
+  const connection = new MqttConnection({
+    url: broker.url,
+    username: 'volet',
+    password: USERS.volet,
+    clientId: 'volet-test',
+    keepaliveSeconds: 5,
+    availabilityTopic: 'volet/t/availability',
+    logger,
+    backoff: { firstMs: 100, maxMs: 400 },
+    maxQueuedEvents: 2,
+  });
+  try {
+    connection.start();
+    await waitFor('connected', () => connection.status().state === 'connected', 5000);
+    connection.publishState('volet/t/cam/motion', 'ON');
+    connection.publishState('volet/t/cam/motion', 'OFF');
+    connection.publishState('volet/t/vault', 'locked');
+    let ha = await watch(broker.url, { username: 'ha', password: USERS.ha }, ['volet/#']);
+    await waitFor('retained states', () => ha.last('volet/t/cam/motion') === 'OFF' && ha.last('volet/t/vault') === 'locked', 2000);
+    assert.equal(ha.last('volet/t/availability'), 'online');
+    await ha.close();
+
+    await broker.kill();
+    await waitFor('the connection to notice', () => connection.status().state === 'reconnecting', 5000);
+    connection.publishState('volet/t/vault', 'unlocked'); // changed while the broker was away
+    for (const n of [1, 2, 3]) connection.publishEvent('volet/t/events', `event ${n}`);
+    await broker.restart();
+    ha = await watch(broker.url, { username: 'ha', password: USERS.ha }, ['volet/#']);
+    await waitFor('reconnected', () => connection.status().connects === 2, 5000);
+    await waitFor('states republished', () => ha.last('volet/t/vault') === 'unlocked' && ha.last('volet/t/cam/motion') === 'OFF', 3000);
+    await waitFor('queued events delivered', () => ha.last('volet/t/events') === 'event 3', 3000);
+    const events = ha.messages.filter((m) => m.topic === 'volet/t/events').map((m) => m.payload.toString());
+    assert.deepEqual(events, ['event 2', 'event 3'], 'the queue is bounded: the oldest event was dropped');
+    assert.equal(ha.messages.find((m) => m.topic === 'volet/t/events')!.retain, false, 'events are not retained');
+
+    await connection.stop();
+    await waitFor('offline', () => ha.last('volet/t/availability') === 'offline', 2000);
+    await ha.close();
+  } finally {
+    await connection.stop();
+    await broker.stop();
+  }
+});
+
+test('the last will marks the box offline when Volet vanishes without saying so', async () => {
+  const broker = await startMosquitto({ users: USERS, acl: ACL });
+  const { logger } = capturedLogger();
+  const connection = new MqttConnection({ url: broker.url, username: 'volet', password: USERS.volet, clientId: 'volet-will', keepaliveSeconds: 5, availabilityTopic: 'volet/w/availability', logger });
+  const ha = await watch(broker.url, { username: 'ha', password: USERS.ha }, ['volet/#']);
+  try {
+    connection.start();
+    await waitFor('online', () => ha.last('volet/w/availability') === 'online', 5000);
+    // A crash: the socket goes without a DISCONNECT.
+    (connection as unknown as { client: { stream: { destroy(): void } } }).client.stream.destroy();
+    await waitFor('the broker to publish the will', () => ha.last('volet/w/availability') === 'offline', 5000);
+  } finally {
+    await connection.stop();
+    await ha.close();
+    await broker.stop();
+  }
+});
+
+test('wrong credentials: a clear status and one log line, however many retries, and no crash', async () => {
+  const broker = await startMosquitto({ users: USERS, acl: ACL });
+  const { logger, lines } = capturedLogger();
+  const connection = new MqttConnection({
+    url: broker.url,
+    username: 'volet',
+    password: 'not the password',
+    clientId: 'volet-wrong',
+    keepaliveSeconds: 5,
+    availabilityTopic: 'volet/x/availability',
+    logger,
+    backoff: { firstMs: 50, maxMs: 100 },
+  });
+  try {
+    connection.start();
+    await waitFor('unauthorized', () => connection.status().state === 'unauthorized', 5000);
+    await new Promise((r) => setTimeout(r, 1000)); // several retries
+    const status = connection.status();
+    assert.equal(status.state, 'unauthorized');
+    assert.match(status.lastError ?? '', /refused the credentials.*mqtt\.username and mqtt\.password/);
+    const errors = lines.filter((l) => l.level === 'error');
+    assert.equal(errors.length, 1, `one error line, got ${JSON.stringify(errors)}`);
+    assert.ok(!JSON.stringify(lines).includes('not the password'), 'the password is never logged');
+  } finally {
+    await connection.stop();
+    await broker.stop();
+  }
+});
+
+test('mqtts:// trusts only the configured CA', async () => {
+  const broker = await startMosquitto({ users: USERS, acl: ACL, tls: true });
+  const { logger } = capturedLogger();
+  const options = { url: broker.tlsUrl!, username: 'volet', password: USERS.volet, keepaliveSeconds: 5, availabilityTopic: 'volet/s/availability', logger };
+  const pinned = new MqttConnection({ ...options, clientId: 'volet-tls', ca: readFileSync(broker.caPath!) });
+  const unpinned = new MqttConnection({ ...options, clientId: 'volet-tls-2', backoff: { firstMs: 50, maxMs: 100 } });
+  try {
+    pinned.start();
+    unpinned.start();
+    await waitFor('the pinned connection', () => pinned.status().state === 'connected', 5000);
+    pinned.publishState('volet/s/vault', 'locked');
+    const ha = await watch(broker.tlsUrl!, { username: 'ha', password: USERS.ha }, ['volet/#'], { ca: readFileSync(broker.caPath!) });
+    await waitFor('the state over TLS', () => ha.last('volet/s/vault') === 'locked', 3000);
+    await ha.close();
+    await waitFor('the unpinned one to fail', () => unpinned.status().lastError !== undefined, 5000);
+    assert.notEqual(unpinned.status().state, 'connected');
+    assert.match(unpinned.status().lastError!, /certificate/i);
+  } finally {
+    await pinned.stop();
+    await unpinned.stop();
+    await broker.stop();
+  }
+});

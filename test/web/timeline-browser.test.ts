@@ -1,0 +1,282 @@
+/**
+ * The timeline in Chromium against a whole Volet recording the RTSP test camera continuously:
+ * seeking inside a segment and across a segment boundary, an event played from its marker, the
+ * same instant on two cameras, a phone's touch drag, and a 30 s export checked with ffprobe.
+ * TIMELINE_SCREENSHOTS=1 also writes docs/images/timeline-desktop.png and timeline-phone.png.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startVolet, type RunningVolet } from '../../src/app/start.ts';
+import { mainAndSub, personWalkClip } from '../support/clips.ts';
+import { startRtspCamera, type RtspCamera } from '../support/rtsp-camera.ts';
+import { repoRoot, tempVoletConfig, waitFor, type TempVolet } from '../support/volet-fixture.ts';
+import { Client } from './support.ts';
+
+const run = promisify(execFile);
+const OUT = new URL('../../test-output/', import.meta.url).pathname;
+const ADMIN = { username: 'owner', password: 'owner password 1' };
+const PASSPHRASE = 'timeline test passphrase';
+const SCREENSHOTS = process.env.TIMELINE_SCREENSHOTS === '1';
+
+let camera: RtspCamera;
+let t: TempVolet;
+let volet: RunningVolet;
+let browser: Browser;
+let admin: Client;
+let url: string;
+
+interface Timeline {
+  spans: { start: number; end: number }[];
+  motion: { start: number; end: number; level: number }[];
+  events: { id: string; label: string; start: number; end?: number; score: number }[];
+}
+
+before(async () => {
+  mkdirSync(OUT, { recursive: true });
+  const { main, sub } = await mainAndSub(personWalkClip, { emptySeconds: 3, walkSeconds: 4, tailSeconds: 3 }, { main: { width: 960, height: 540 } });
+  camera = await startRtspCamera({ mounts: { '/main': main.path, '/sub': sub.path }, loop: true });
+  const cam = (name: string, fps: number) =>
+    `  ${name}:\n    main: ${camera.url('/main')}\n    sub: ${camera.url('/sub')}\n    detect: { fps: ${fps} }\n    record: { mode: continuous }\n`;
+  t = tempVoletConfig(`web: { host: 127.0.0.1, port: 0, https: false }\ncameras:\n${cam('porch', 5)}${cam('garden', 1)}`);
+  volet = await startVolet(t.config, t.logger, { webSecurity: { passwordStrength: 'minimum' } });
+  url = volet.web!.url;
+  const setupCode = /setup code: (\S+)/.exec(t.logLines.map((line) => String(line.msg)).join('\n'))?.[1];
+  assert.ok(setupCode, 'the log shows the setup code');
+  admin = new Client(url);
+  const setup = await admin.post('/api/setup', { setupCode, ...ADMIN, vaultPassphrase: PASSPHRASE });
+  assert.equal(setup.status, 201, setup.text);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+});
+
+after(async () => {
+  await browser?.close();
+  await volet?.stop();
+  await camera?.stop();
+  t?.cleanup();
+});
+
+async function timeline(cameraName: string): Promise<Timeline> {
+  const now = Date.now();
+  const res = await admin.get(`/api/timeline?camera=${cameraName}&from=${now - 3_600_000}&to=${now + 60_000}`);
+  assert.equal(res.status, 200, res.text);
+  return res.json as Timeline;
+}
+
+async function signedIn(viewport: { width: number; height: number }, mobile = false): Promise<{ context: BrowserContext; page: Page }> {
+  const eq = admin.cookie!.indexOf('=');
+  const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
+  await context.addCookies([{ name: admin.cookie!.slice(0, eq), value: admin.cookie!.slice(eq + 1), url }]);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error('page error:', err.message));
+  page.on('console', (msg) => msg.type() === 'error' && console.error('console:', msg.text()));
+  await page.goto(`${url}/#/timeline?camera=porch`);
+  await page.locator('video.playback[data-playback-start]').first().waitFor({ state: 'attached', timeout: 30_000 });
+  return { context, page };
+}
+
+/** The x on screen of wall-clock `ms` on the bar, from the view window the bar publishes. */
+async function barPoint(page: Page, ms: number, height = 0.85): Promise<{ x: number; y: number }> {
+  const surface = page.locator('.tl-surface');
+  const box = (await surface.boundingBox())!;
+  const from = Number(await surface.getAttribute('data-from'));
+  const to = Number(await surface.getAttribute('data-to'));
+  assert.ok(ms > from && ms < to, `${ms} is on the bar (${from}–${to})`);
+  return { x: box.x + ((ms - from) / (to - from)) * box.width, y: box.y + box.height * height };
+}
+
+async function zoomTo(page: Page, spanMs: number): Promise<void> {
+  await page.locator('.tl-surface').focus();
+  for (let i = 0; i < 8; i++) {
+    const surface = page.locator('.tl-surface');
+    const span = Number(await surface.getAttribute('data-to')) - Number(await surface.getAttribute('data-from'));
+    if (span <= spanMs) return;
+    await page.keyboard.press('+');
+  }
+}
+
+interface Played {
+  requested: number;
+  firstFrame: number;
+  start: number;
+}
+
+/**
+ * Waits until `video` shows frames again after a seek and has played on for `playMs` of media;
+ * returns the instant asked for, the wall-clock time of the first frame shown and X-Playback-Start.
+ */
+async function playedFrom(page: Page, selector: string, playMs = 1500): Promise<Played> {
+  await page.waitForFunction((sel) => {
+    const v = document.querySelector<HTMLVideoElement>(sel);
+    return v?.dataset.firstFrameAt !== undefined && !v.paused && v.readyState >= 3;
+  }, selector, { timeout: 30_000 });
+  const played = await page.$eval(selector, (el) => {
+    const v = el as HTMLVideoElement;
+    return { requested: Number(v.dataset.requestedAt), firstFrame: Number(v.dataset.firstFrameAt), start: Number(v.dataset.playbackStart) };
+  });
+  await page.waitForFunction(
+    ({ sel, until }) => {
+      const v = document.querySelector<HTMLVideoElement>(sel)!;
+      return Number(v.dataset.playbackStart) + v.currentTime * 1000 > until && !v.paused;
+    },
+    { sel: selector, until: played.requested + playMs },
+    { timeout: 30_000 },
+  );
+  return played;
+}
+
+function assertNear(actual: number, expected: number, toleranceMs: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= toleranceMs, `${what}: ${new Date(actual).toISOString()} is within ${toleranceMs} ms of ${new Date(expected).toISOString()} (off by ${actual - expected} ms)`);
+}
+
+test('the codecs string for Media Source Extensions is read from a real fragmented MP4, in the browser', async () => {
+  const { main } = await mainAndSub(personWalkClip, { emptySeconds: 3, walkSeconds: 4, tailSeconds: 3 }, { main: { width: 960, height: 540 } });
+  const out = join(t.dir, 'frag.mp4');
+  await run('ffmpeg', ['-v', 'error', '-i', main.path, '-t', '2', '-c', 'copy', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-y', out]);
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=level', '-of', 'csv=p=0', out]);
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${url}/`);
+    const head = readFileSync(out).subarray(0, 64 * 1024).toString('base64');
+    const parsed = await page.evaluate(async ({ b64, module }) => {
+      const { codecsOf, initSegmentEnd } = await import(module);
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const end = initSegmentEnd(bytes);
+      const codecs = codecsOf(bytes.subarray(0, end));
+      return { end, partial: initSegmentEnd(bytes.subarray(0, end - 1)), codecs: codecs as string[], supported: MediaSource.isTypeSupported(`video/mp4; codecs="${codecs.join(',')}"`) };
+    }, { b64: head, module: '/js/timeline/mp4-codecs.js' });
+    assert.ok(parsed.end > 0, 'the moov box is found');
+    assert.equal(parsed.partial, -1, 'an incomplete moov is not taken for an init segment');
+    assert.equal(parsed.codecs.length, 1);
+    assert.match(parsed.codecs[0], /^avc1\.[0-9a-f]{6}$/);
+    assert.equal(parseInt(parsed.codecs[0].slice(-2), 16), Number(stdout.trim()), `the level in ${parsed.codecs[0]} is ffprobe's`);
+    assert.equal(parsed.supported, true);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the timeline plays recorded footage from any instant, an event from its marker, both cameras at once, and exports 30 s', async () => {
+  await waitFor('a minute of footage with a person event that has ended', async () => {
+    const recorded = volet.storage.index.segmentTimes('porch', 0, Date.now());
+    const seconds = recorded.reduce((sum, [a, b]) => sum + (b - a), 0) / 1000;
+    return seconds >= 60 && volet.storage.index.events({ camera: 'porch' }).some((e) => e.endMs !== null && e.endMs < Date.now() - 5000);
+  }, 240_000);
+  const porch = await timeline('porch');
+  assert.ok(porch.spans.length >= 1, 'recorded spans');
+  const segments = volet.storage.index.segmentsBetween('porch', 0, Date.now()).sort((a, b) => a.startMs - b.startMs);
+  assert.ok(segments.length >= 20);
+
+  const { context, page } = await signedIn({ width: 1200, height: 860 });
+  try {
+    await zoomTo(page, 5 * 60_000);
+
+    // Inside a segment: 60 % of the way through one, away from its keyframe.
+    const inside = segments[Math.floor(segments.length / 3)];
+    const insideTarget = inside.startMs + 0.6 * (inside.endMs - inside.startMs);
+    const p1 = await barPoint(page, insideTarget);
+    await page.mouse.click(p1.x, p1.y);
+    const a = await playedFrom(page, 'video.playback');
+    assertNear(a.requested, insideTarget, 500, 'the click asks for the instant under the pointer');
+    assertNear(a.firstFrame, a.requested, 1000, 'first frame shown after seeking inside a segment');
+    assert.ok(a.start <= a.requested, 'the stream starts at or before the instant');
+
+    // Across a boundary: half a second before one segment ends, played on into the next.
+    const boundary = segments[Math.floor((segments.length * 2) / 3)].endMs;
+    const p2 = await barPoint(page, boundary - 500);
+    await page.mouse.click(p2.x, p2.y);
+    const b = await playedFrom(page, 'video.playback', 2500);
+    assertNear(b.requested, boundary - 500, 500, 'the click asks for the instant under the pointer');
+    assertNear(b.firstFrame, b.requested, 1000, 'first frame shown before a segment boundary');
+    assert.ok(b.requested < boundary, 'playback started before the boundary and played 2 s past it');
+
+    // An event from its marker.
+    const event = porch.events.find((e) => e.end !== undefined && e.end < Date.now() - 5000)!;
+    assert.ok(event, 'the timeline lists the ended event');
+    const marker = page.locator(`.tl-event[data-id="${event.id}"]`);
+    if ((await marker.count()) === 0) await page.getByRole('button', { name: 'Zoom out' }).click();
+    assert.match((await marker.getAttribute('aria-label'))!, new RegExp(`^Play ${event.label} at `));
+    await marker.click();
+    const c = await playedFrom(page, 'video.playback');
+    assert.equal(c.requested, event.start, 'the marker asks for the event start');
+    assertNear(c.firstFrame, event.start, 1000, 'first frame shown from the event marker');
+    if (SCREENSHOTS) {
+      await page.locator('.tl-surface').hover({ position: { x: (await barPoint(page, event.start)).x - (await page.locator('.tl-surface').boundingBox())!.x, y: 60 } });
+      await page.screenshot({ path: join(repoRoot, 'docs/images/timeline-desktop.png') });
+    }
+    await page.screenshot({ path: `${OUT}timeline-desktop.png` });
+
+    // Both cameras at the same instant.
+    await page.getByRole('button', { name: 'All cameras' }).click();
+    await page.locator('video.playback[data-camera="garden"][data-playback-start]').waitFor({ state: 'attached', timeout: 30_000 });
+    const p3 = await barPoint(page, insideTarget);
+    await page.mouse.click(p3.x, p3.y);
+    const [pPorch, pGarden] = [await playedFrom(page, 'video.playback[data-camera="porch"]'), await playedFrom(page, 'video.playback[data-camera="garden"]')];
+    assert.equal(pGarden.requested, pPorch.requested, 'both cameras were asked for the same instant');
+    assertNear(pGarden.firstFrame, pPorch.requested, 1000, 'garden shows the instant');
+    assertNear(pPorch.firstFrame, pPorch.requested, 1000, 'porch shows the instant');
+    await page.screenshot({ path: `${OUT}timeline-multi.png` });
+    await page.getByRole('button', { name: 'All cameras' }).click();
+
+    // Export a 30 s range drawn on the bar.
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    const exportFrom = segments[2].startMs + 700;
+    const [s, e] = [await barPoint(page, exportFrom, 0.5), await barPoint(page, exportFrom + 30_000, 0.5)];
+    const posted = page.waitForRequest((r) => r.url().endsWith('/api/exports') && r.method() === 'POST');
+    await page.mouse.move(s.x, s.y);
+    await page.mouse.down();
+    await page.mouse.move(e.x, e.y, { steps: 6 });
+    await page.mouse.up();
+    await page.getByRole('button', { name: 'Export MP4' }).click();
+    const range = (await posted).postDataJSON() as { camera: string; from: number; to: number };
+    assert.equal(range.camera, 'porch');
+    assertNear(range.to - range.from, 30_000, 700, 'the range drawn is 30 s');
+    const link = page.getByRole('link', { name: 'Download MP4' });
+    await link.waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator('.tl-export progress').evaluate((p) => (p as HTMLProgressElement).value), 100);
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const file = join(t.dir, 'export.mp4');
+    await download.saveAs(file);
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
+    const seconds = Number(stdout.trim());
+    assert.ok(Math.abs(seconds - (range.to - range.from) / 1000) <= 1, `the MP4 lasts ${seconds} s for a ${(range.to - range.from) / 1000} s range`);
+    const href = (await link.getAttribute('href'))!;
+    assert.ok([404, 410].includes((await admin.get(href)).status), 'the export is gone from Volet after its download');
+  } finally {
+    await context.close();
+  }
+});
+
+test('on a phone the page fits 390 px, and a touch drag on the bar scrubs and plays from where it stops', async () => {
+  const { context, page } = await signedIn({ width: 390, height: 844 }, true);
+  try {
+    for (let i = 0; i < 4; i++) await page.getByRole('button', { name: 'Zoom in' }).tap();
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling');
+    const box = (await page.locator('.tl-surface').boundingBox())!;
+    assert.ok(box.width >= 340, 'the bar spans the screen');
+
+    const segments = volet.storage.index.segmentsBetween('porch', 0, Date.now()).sort((a, b) => a.startMs - b.startMs);
+    const target = segments[Math.floor(segments.length / 2)].startMs + 900;
+    const end = await barPoint(page, target, 0.8);
+    const startX = Math.max(box.x + 5, end.x - 120);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: startX, y: end.y }] });
+    for (let i = 1; i <= 6; i++) {
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: startX + ((end.x - startX) * i) / 6, y: end.y }] });
+    }
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    const played = await playedFrom(page, 'video.playback');
+    const pxMs = (Number(await page.locator('.tl-surface').getAttribute('data-to')) - Number(await page.locator('.tl-surface').getAttribute('data-from'))) / box.width;
+    assertNear(played.requested, target, pxMs * 2 + 50, 'the drag ends on the instant under the finger');
+    assertNear(played.firstFrame, played.requested, 1000, 'first frame shown after a touch drag');
+    await page.screenshot({ path: `${OUT}timeline-phone.png` });
+    if (SCREENSHOTS) await page.screenshot({ path: join(repoRoot, 'docs/images/timeline-phone.png') });
+  } finally {
+    await context.close();
+  }
+});

@@ -9,6 +9,8 @@ const benches: Record<string, () => Promise<(args: string[]) => Promise<void>>> 
   scale: async () => (await import('./scale.ts')).benchScale,
   soak: async () => (await import('./soak.ts')).benchSoak,
   accuracy: async () => (await import('./accuracy.ts')).benchAccuracy,
+  timeline: async () => (await import('./timeline.ts')).benchTimeline,
+  faces: async () => (await import('./faces.ts')).benchFaces,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -3,8 +3,7 @@ import { createLogger } from '../src/log/logger.ts';
 import { MqttConnection } from '../src/mqtt/connection.ts';
 import { StatePublisher } from '../src/mqtt/state-publisher.ts';
 import { mqttTopics } from '../src/mqtt/topics.ts';
-import { startMosquitto } from '../test/support/mosquitto.ts';
-import { watch } from '../test/mqtt/broker-client.ts';
+import { startMosquitto, watch } from '../test/support/mosquitto.ts';
 import { option } from './options.ts';
 
 /**

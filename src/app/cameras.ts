@@ -24,6 +24,8 @@ export interface CamerasDeps {
   storage: OpenStorage;
   shutter: ShutterController;
   labelMasks?: CameraPipelineOptions['labelMasks'];
+  /** Face recognition's view of tracked objects (absent while faces are off). */
+  observer?: CameraPipelineOptions['observer'];
 }
 
 /**
@@ -74,6 +76,7 @@ export class Cameras implements Module {
           source: () => this.detectSource(name, camera),
           ffmpeg: { hwaccel: camera.ffmpeg?.hwaccel ?? config.ffmpeg.hwaccel, inputArgs: camera.ffmpeg?.inputArgs ?? config.ffmpeg.inputArgs },
           liveSocket,
+          observer: deps.observer,
         }),
       );
     }

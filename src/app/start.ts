@@ -6,6 +6,8 @@ import type { VoletConfig } from '../config/schema.ts';
 import { createDetector, type ObjectDetector } from '../detect/detector.ts';
 import { defaultModelsDir, resolveModelPath } from '../detect/models.ts';
 import { EventBus } from '../events/bus.ts';
+import { FacesModule } from '../faces/module.ts';
+import { ResidentRepository } from '../faces/residents.ts';
 import { HealthMonitor } from '../health/monitor.ts';
 import type { Logger } from '../log/logger.ts';
 import { Notifier } from '../notify/notifier.ts';
@@ -27,6 +29,7 @@ import type { VaultAccess } from '../web/access.ts';
 import { hasRight } from '../web/auth/users.ts';
 import { notificationRoutes } from '../web/routes/notifications.ts';
 import { privacyRoutes } from '../web/routes/privacy.ts';
+import { residentRoutes } from '../web/routes/residents.ts';
 import { createWebRepositories, createWebServer, type WebRepositories, type WebServer } from '../web/server.ts';
 import { BackupService } from './backup.ts';
 import { Cameras, enabledCameras } from './cameras.ts';
@@ -45,6 +48,10 @@ export interface RunningVolet {
   backup?: BackupService;
   mqtt?: MqttModule;
   web?: WebServer;
+  /** Residents and face recognition. */
+  faces: FacesModule;
+  /** The health monitor's report, as GET /api/health and MQTT see it. */
+  health(): ReturnType<HealthMonitor['report']>;
   /** Stops every module, last started first. */
   stop(): Promise<void>;
 }
@@ -63,6 +70,7 @@ export interface Repositories extends WebRepositories {
   shutter: ShutterRepository;
   backupQueue: BackupQueue;
   labelMasks: LabelMaskRepository;
+  residents: ResidentRepository;
 }
 
 /** What storage tells the modules created after it: the vault locked, a vault file was written. */
@@ -99,7 +107,7 @@ export async function startVolet(config: VoletConfig, logger: Logger, opts: Star
 
 export function createRepositories(storage: Pick<OpenStorage, 'db'>, config: Pick<VoletConfig, 'web'>): Repositories {
   const { db } = storage;
-  return { ...createWebRepositories(db, config.web), notify: new NotifyRepository(db), shutter: new ShutterRepository(db), backupQueue: new BackupQueue(db), labelMasks: new LabelMaskRepository(db) };
+  return { ...createWebRepositories(db, config.web), notify: new NotifyRepository(db), shutter: new ShutterRepository(db), backupQueue: new BackupQueue(db), labelMasks: new LabelMaskRepository(db), residents: new ResidentRepository(db) };
 }
 
 interface ModuleDeps {
@@ -140,12 +148,22 @@ function createModules({ config, logger, opts, detector, storage, signals, repos
     Object.keys(config.backup.targets).length > 0
       ? new BackupService({ targets: config.backup.targets, storageDir: storage.dir, index: storage.index, vault: () => storage.vault, padding, queue: repositories.backupQueue, logger })
       : undefined;
-  const cameras = new Cameras({ config, bus, logger, detector, scheduler, storage, shutter, labelMasks: repositories.labelMasks });
+  const faces = new FacesModule({
+    config,
+    bus,
+    logger,
+    storageDir: storage.dir,
+    repo: repositories.residents,
+    vault: () => storage.vault,
+    presence: shutter,
+    onResidentRemoved: (id) => repositories.notify.forgetResident(id, Date.now()),
+  });
+  const cameras = new Cameras({ config, bus, logger, detector, scheduler, storage, shutter, labelMasks: repositories.labelMasks, observer: config.faces.enabled ? faces : undefined });
   const health = new HealthModule({ config, bus, storage, pipelines: cameras.pipelines, recorders: cameras.recorders, shutter, mqtt: () => mqtt?.status() });
   const mqtt = config.mqtt.url
     ? new MqttModule({ config, logger, bus, storageDir: storage.dir, pipelines: cameras.pipelines, shutter, audit: repositories.audit, health: () => health.report() })
     : undefined;
-  const web = opts.web === false ? undefined : new WebModule({ config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras, health });
+  const web = opts.web === false ? undefined : new WebModule({ config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras, health, faces });
 
   const forgetPlaintext = () => void recordings.forgetPlaintext();
   const motionActivity = new MotionActivity(storage.index);
@@ -187,13 +205,14 @@ function createModules({ config, logger, opts, detector, storage, signals, repos
       : []),
     { name: 'privacy shutter', start: () => shutter.start(), stop: () => shutter.stop() },
     health,
+    faces,
     cameras,
     ...(mqtt ? [mqtt] : []),
     ...(web ? [web] : []),
   ];
   return {
     modules,
-    running: () => ({ bus, pipelines: cameras.pipelines, recorders: cameras.recorders, detector, storage, notifier, shutter, backup, mqtt, web: web?.server }),
+    running: () => ({ bus, pipelines: cameras.pipelines, recorders: cameras.recorders, detector, storage, notifier, shutter, backup, mqtt, web: web?.server, faces, health: () => health.report() }),
   };
 }
 
@@ -210,6 +229,7 @@ interface WebModuleDeps {
   backup?: BackupService;
   cameras: Cameras;
   health: HealthModule;
+  faces: FacesModule;
 }
 
 /** The health monitor, shared by the web viewer and MQTT: watches camera status from before the cameras start. */
@@ -244,11 +264,14 @@ class WebModule implements Module {
   constructor(private readonly deps: WebModuleDeps) {}
 
   async start(): Promise<void> {
-    const { config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras, health } = this.deps;
+    const { config, logger, opts, bus, storage, repositories, recordings, shutter, notifier, backup, cameras, health, faces } = this.deps;
     const pipelines = cameras.pipelines;
     const vault: VaultAccess = {
       status: () => ({ initialised: storage.vault !== undefined, unlocked: storage.vault?.isUnlocked ?? false }),
-      unlock: async (passphrase) => requireVault(storage.vault).unlock(passphrase),
+      unlock: async (passphrase) => {
+        await requireVault(storage.vault).unlock(passphrase);
+        if (config.faces.enabled) void faces.vaultUnlocked().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'faces: enrolled faces could not be read'));
+      },
       lock: () => storage.vault?.lock(),
       init: async (passphrase) => {
         await storage.initVault(passphrase);
@@ -277,6 +300,7 @@ class WebModule implements Module {
       apiRoutes: [
         { path: '/api/privacy', router: privacyRoutes(shutter, { privacy: config.privacy, logger, audit: repositories.audit }) },
         notificationRoutes(notifier, repositories.users),
+        residentRoutes({ residents: faces.residents, enabled: faces.enabled, eventFrame: (id) => recordings.eventSnapshot(id, 'frame') }),
         (guards) => Router().get('/backup', guards.session, guards.admin, (_req, res) => void res.json({ targets: backup?.status() ?? [] })),
       ],
       security: opts.webSecurity,

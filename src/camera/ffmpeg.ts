@@ -150,9 +150,10 @@ export function remuxToMp4(input: Readable, outputPath: string, opts: { duration
  * priming would otherwise move every frame), so the caller knows which instant time 0 is.
  */
 export function remuxToFragmentedMp4(input: Readable): ffmpeg.FfmpegCommand {
+  // One second of probing: a span that ends near the live edge must not wait for five.
   return newCommand()
     .input(input)
-    .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'mpegts'])
+    .inputOptions(['-hide_banner', '-nostdin', '-loglevel', 'error', '-analyzeduration', '1000000', '-f', 'mpegts'])
     .outputOptions([
       '-map', '0:v:0',
       '-map', '0:a:0?',

@@ -415,6 +415,25 @@ const mqttSchema = z
   .refine((m) => m.ca === undefined || m.url?.startsWith('mqtts://'), { message: 'ca needs an mqtts:// url', path: ['ca'] })
   .prefault({});
 
+const facesSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Recognise enrolled residents on person events, on the box; false = the face model is never loaded.'),
+    entranceCameras: z
+      .array(cameraName)
+      .default([])
+      .describe('Cameras where a recognised resident counts as home (presence source "face"); the resident must have the name of a privacy.residents entry.'),
+    presenceTimeoutMinutes: intBetween(0, 10080)
+      .default(0)
+      .describe('A resident whom only a face made home is away after this long unrecognised; 0 = leaving is decided by the other sources.'),
+    arriveAfterMinutes: intBetween(1, 10080)
+      .default(60)
+      .describe('A recognition is an arrival ("tell me when … arrives") when the resident was away or not recognised for this long.'),
+  })
+  .prefault({});
+
 const logSchema = z
   .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Log level.'),
@@ -434,6 +453,7 @@ export const configSchema = z.strictObject({
   notifications: notificationsSchema,
   privacy: privacySchema,
   mqtt: mqttSchema,
+  faces: facesSchema,
   log: logSchema,
 });
 

@@ -23,6 +23,28 @@ export interface ObjectEvent {
   end?: number;
   zones: string[];
   box: Box;
+  /** Face recognition on a person (src/faces): set once the event ends. */
+  face?: FaceResult;
+}
+
+/**
+ * What face recognition made of an event: an enrolled resident's id, or a face seen that matched
+ * nobody, or faces not looked at because the vault (which holds the embeddings) was locked.
+ * Absent: no face was seen, or recognition is off.
+ */
+export interface FaceResult {
+  resident?: string;
+  unknown?: boolean;
+  unchecked?: 'vault locked';
+}
+
+/** An enrolled resident recognised after being away (see faces.arriveAfterMinutes). */
+export interface ResidentArrival {
+  resident: string;
+  name: string;
+  camera: string;
+  eventId: string;
+  at: number;
 }
 
 export interface EventSnapshot {
@@ -42,6 +64,7 @@ export interface BusEvents {
   'event:start': [ObjectEvent];
   'event:update': [ObjectEvent];
   'event:end': [ObjectEvent & { end: number }, EventSnapshot | undefined];
+  'resident:arrived': [ResidentArrival];
   motion: [MotionNotice];
   'camera:status': [CameraStatus];
 }

@@ -1,12 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { z } from 'zod';
 import type { VoletConfig } from '../config/schema.ts';
-import type { EventBus, ObjectEvent } from '../events/bus.ts';
+import type { EventBus, ObjectEvent, ResidentArrival } from '../events/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import { pushEndpointProblem, selfHostedProblem, type DestinationPolicy } from './destinations.ts';
 import { plainTextMessage, pushMessage, pushPayload, type PlainTextMessage, type PushMessage } from './message.ts';
 import type { NotifyRepository, SubscriptionRecord, TargetRecord } from './repository.ts';
 import { DEFAULT_RETRY, type AttemptOutcome, type RetryPolicy, type RetryRuntime } from './retry.ts';
+import { isQuietAt } from './quiet-hours.ts';
 import { decide, ruleFor, ruleSchema, type NotifyRule, type Presence, type Suppression } from './rules.ts';
 import { selfHostedTargetSchema, sendSelfHosted, type SelfHostedKind, type SelfHostedTarget } from './self-hosted.ts';
 import { originOf, pushSubscriptionSchema, sendWebPush, type PushSubscriptionJSON, type VapidDetails } from './web-push.ts';
@@ -154,6 +155,8 @@ export class Notifier {
   private readonly lastNotified = new Map<string, number>();
   /** Events whose object has not yet entered a zone some user waits for: event id → those users. */
   private readonly awaitingZone = new Map<string, Set<number>>();
+  /** Users with an unknown-only rule, per event: decided when it ends, with its face result. */
+  private readonly awaitingFace = new Map<string, Set<number>>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
   private detachFromBus: (() => void) | undefined;
@@ -205,14 +208,19 @@ export class Notifier {
     };
     const onEnd = (event: ObjectEvent) => {
       this.awaitingZone.delete(event.id);
+      if (this.awaitingFace.get(event.id)?.size) this.track(this.notifyEvent(event, 'end'));
+      else this.awaitingFace.delete(event.id);
     };
+    const onArrival = (arrival: ResidentArrival) => this.track(this.notifyArrival(arrival));
     bus.on('event:start', onStart);
     bus.on('event:update', onUpdate);
     bus.on('event:end', onEnd);
+    bus.on('resident:arrived', onArrival);
     this.detachFromBus = () => {
       bus.off('event:start', onStart);
       bus.off('event:update', onUpdate);
       bus.off('event:end', onEnd);
+      bus.off('resident:arrived', onArrival);
     };
   }
 
@@ -235,15 +243,15 @@ export class Notifier {
 
   /**
    * Decides, for every user with somewhere to be notified, whether this event concerns them, and
-   * notifies them. `phase: 'update'` re-examines only users waiting for the object to enter a zone.
-   * Never rejects.
+   * notifies them. `phase: 'update'` re-examines only users waiting for the object to enter a zone,
+   * `'end'` those waiting for the event's face result (unknown-only rules). Never rejects.
    */
-  async notifyEvent(event: ObjectEvent, phase: 'start' | 'update' = 'start'): Promise<EventReport> {
+  async notifyEvent(event: ObjectEvent, phase: 'start' | 'update' | 'end' = 'start'): Promise<EventReport> {
     const report: EventReport = { eventId: event.id, notified: [], suppressed: [] };
     try {
       await Promise.resolve(); // let the emitter (the camera pipeline) go on before any database read
-      const candidates =
-        phase === 'start' ? this.recipients() : [...(this.awaitingZone.get(event.id) ?? [])];
+      const awaiting = phase === 'end' ? this.awaitingFace : this.awaitingZone;
+      const candidates = phase === 'start' ? this.recipients() : [...(awaiting.get(event.id) ?? [])];
       const rules = new Map<number, NotifyRule>();
       for (const userId of candidates) {
         if (!this.mayNotify(userId, event.camera)) {
@@ -258,14 +266,15 @@ export class Notifier {
       const at = this.now();
       const chosen: number[] = [];
       for (const [userId, rule] of rules) {
-        const waiting = this.awaitingZone.get(event.id);
-        if (phase === 'update' && !waiting?.has(userId)) continue;
+        const waiting = awaiting.get(event.id);
+        if (phase !== 'start' && !waiting?.has(userId)) continue;
         const key = `${userId}\u0000${event.camera}`;
         const decision = decide(rule, event, {
           at,
           presence: () => presence,
           lastNotifiedAt: this.lastNotified.get(key),
           defaultCooldownSeconds: this.deps.config.cooldownSeconds,
+          faceFinal: phase === 'end',
         });
         if (decision.notify) {
           this.lastNotified.set(key, at);
@@ -273,9 +282,11 @@ export class Notifier {
         } else {
           report.suppressed.push({ userId, reason: decision.reason });
         }
-        if (!decision.notify && decision.reason === 'zone') this.awaitZone(event.id, userId);
+        if (!decision.notify && decision.reason === 'zone' && phase !== 'end') this.awaitZone(event.id, userId);
         else waiting?.delete(userId);
+        if (!decision.notify && decision.reason === 'awaiting-face') this.awaitIn(this.awaitingFace, event.id, userId);
       }
+      if (phase === 'end') this.awaitingFace.delete(event.id);
 
       if (chosen.length === 0) return report;
       const message = pushMessage(event, this.deps.viewerBaseUrl);
@@ -284,6 +295,27 @@ export class Notifier {
       this.logger.error({ eventId: event.id, camera: event.camera, err: (err as Error).message }, 'notifying about an event failed');
     }
     return report;
+  }
+
+  /**
+   * "Tell me when <resident> arrives": every user whose rule for the camera lists the resident is
+   * notified ("Alice arrived"), outside quiet hours, without cooldown. Never rejects.
+   */
+  async notifyArrival(arrival: ResidentArrival): Promise<NotifyResult[]> {
+    try {
+      await Promise.resolve();
+      const chosen = this.recipients().filter((userId) => {
+        if (!this.mayNotify(userId, arrival.camera)) return false;
+        const rule = ruleFor(this.repo.rulesOf(userId), arrival.camera);
+        return rule.enabled && rule.arrivals.includes(arrival.resident) && !(rule.quietHours && isQuietAt(this.now(), rule.quietHours));
+      });
+      if (chosen.length === 0) return [];
+      const message = pushMessage({ id: arrival.eventId, camera: arrival.camera, label: `${arrival.name} arrived`, start: arrival.at }, this.deps.viewerBaseUrl);
+      return await Promise.all(chosen.map((userId) => this.deliver(userId, message)));
+    } catch (err) {
+      this.logger.error({ camera: arrival.camera, err: (err as Error).message }, 'notifying about an arrival failed');
+      return [];
+    }
   }
 
   /** Sends a sample notification to every subscription and target of `userId`, ignoring rules. Never rejects. */
@@ -413,14 +445,18 @@ export class Notifier {
   }
 
   private awaitZone(eventId: string, userId: number): void {
-    let users = this.awaitingZone.get(eventId);
+    this.awaitIn(this.awaitingZone, eventId, userId);
+  }
+
+  private awaitIn(awaiting: Map<string, Set<number>>, eventId: string, userId: number): void {
+    let users = awaiting.get(eventId);
     if (!users) {
-      if (this.awaitingZone.size >= MAX_AWAITED_EVENTS) {
-        const oldest = this.awaitingZone.keys().next().value;
-        if (oldest !== undefined) this.awaitingZone.delete(oldest);
+      if (awaiting.size >= MAX_AWAITED_EVENTS) {
+        const oldest = awaiting.keys().next().value;
+        if (oldest !== undefined) awaiting.delete(oldest);
       }
       users = new Set();
-      this.awaitingZone.set(eventId, users);
+      awaiting.set(eventId, users);
     }
     users.add(userId);
   }

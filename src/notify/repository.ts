@@ -190,6 +190,24 @@ export class NotifyRepository {
     return this.stmt.deleteRule.run(userId, camera).changes > 0;
   }
 
+  /** Takes a deleted resident out of every rule's arrivals; returns how many rules changed. */
+  forgetResident(residentId: string, now: number): number {
+    const rows = this.db.prepare("SELECT user_id AS userId, rule FROM notify_rules WHERE rule LIKE '%' || ? || '%'").all(residentId) as { userId: number; rule: string }[];
+    let changed = 0;
+    for (const row of rows) {
+      let parsed;
+      try {
+        parsed = ruleSchema.safeParse(JSON.parse(row.rule));
+      } catch {
+        continue; // unreadable JSON: rulesOf skips it too
+      }
+      if (!parsed.success || !parsed.data.arrivals.includes(residentId)) continue;
+      this.saveRule(row.userId, { ...parsed.data, arrivals: parsed.data.arrivals.filter((id) => id !== residentId) }, now);
+      changed++;
+    }
+    return changed;
+  }
+
   saveTarget(userId: number, target: SelfHostedTarget, now: number): TargetRecord {
     const row = this.stmt.upsertTarget.get({ userId, kind: target.kind, url: target.url, token: target.token ?? null, now }) as TargetRow;
     return toTarget(row);

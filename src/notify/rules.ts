@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FaceResult } from '../events/bus.ts';
 import { isQuietAt, quietHoursSchema } from './quiet-hours.ts';
 
 /** Reported by the privacy module; only `'home'` silences an away-only rule (unknown fails open). */
@@ -25,6 +26,15 @@ export const ruleSchema = z.strictObject({
     .default(null)
     .describe('Minimum time between notifications for this camera; null = notifications.cooldownSeconds.'),
   awayOnly: z.boolean().default(false).describe('Notify only when nobody is home.'),
+  unknownOnly: z
+    .boolean()
+    .default(false)
+    .describe('People only when face recognition did not recognise a resident (no face seen counts as unknown); decided when the event ends.'),
+  arrivals: z
+    .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a resident id'))
+    .max(100)
+    .default([])
+    .describe('Residents (ids) whose arrival, recognised by face, notifies.'),
   quietHours: quietHoursSchema.nullable().default(null).describe('Local-time window without notifications.'),
 });
 
@@ -42,7 +52,7 @@ export function ruleFor(rules: readonly NotifyRule[], camera: string): NotifyRul
   return rules.find((r) => r.camera === camera) ?? rules.find((r) => r.camera === ANY_CAMERA) ?? defaultRule();
 }
 
-export type Suppression = 'disabled' | 'label' | 'zone' | 'quiet-hours' | 'someone-home' | 'cooldown';
+export type Suppression = 'disabled' | 'label' | 'zone' | 'quiet-hours' | 'someone-home' | 'cooldown' | 'awaiting-face' | 'resident';
 
 export type Decision = { notify: true } | { notify: false; reason: Suppression };
 
@@ -55,16 +65,26 @@ export interface DecisionContext {
   lastNotifiedAt?: number;
   /** notifications.cooldownSeconds from the config. */
   defaultCooldownSeconds: number;
+  /** The event ended: its face result is final (unknown-only rules wait for it). */
+  faceFinal?: boolean;
 }
 
 /**
  * Whether one user is notified about one event. Checks run from the cheapest to the one that
  * depends on history, so a cooldown only starts when a notification is actually sent.
  */
-export function decide(rule: NotifyRule, event: { label: string; zones: readonly string[] }, ctx: DecisionContext): Decision {
+export function decide(
+  rule: NotifyRule,
+  event: { label: string; zones: readonly string[]; face?: FaceResult },
+  ctx: DecisionContext,
+): Decision {
   if (!rule.enabled) return { notify: false, reason: 'disabled' };
   if (rule.labels.length > 0 && !rule.labels.includes(event.label)) return { notify: false, reason: 'label' };
   if (rule.zones.length > 0 && !rule.zones.some((zone) => event.zones.includes(zone))) return { notify: false, reason: 'zone' };
+  if (rule.unknownOnly && event.label === 'person') {
+    if (event.face?.resident) return { notify: false, reason: 'resident' };
+    if (!ctx.faceFinal) return { notify: false, reason: 'awaiting-face' };
+  }
   if (rule.quietHours && isQuietAt(ctx.at, rule.quietHours)) return { notify: false, reason: 'quiet-hours' };
   if (rule.awayOnly && ctx.presence() === 'home') return { notify: false, reason: 'someone-home' };
   const cooldownMs = (rule.cooldownSeconds ?? ctx.defaultCooldownSeconds) * 1000;

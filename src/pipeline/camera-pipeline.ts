@@ -39,6 +39,25 @@ export interface CameraPipelineOptions {
   /** Detections needed before a track becomes an event. */
   minHits?: number;
   maxLostMs?: number;
+  /** Another module looking closer at tracked objects (face recognition); the pipeline knows nothing of what it does. */
+  observer?: TrackObserver;
+}
+
+/** A confirmed track detected in a frame. `frame.data` is the camera's buffer: reused once `seen` returns. */
+export interface TrackSighting {
+  camera: string;
+  trackId: string;
+  label: string;
+  box: Box;
+  frame: Yuv420Image;
+  at: number;
+}
+
+export interface TrackObserver {
+  /** Called synchronously for every confirmed track detected in a frame. */
+  seen(sighting: TrackSighting): void;
+  /** The track ended: what to add to its event (awaited with the snapshot; undefined for a track that made no event). */
+  ended(trackId: string): Promise<Pick<ObjectEvent, 'face'> | undefined>;
 }
 
 /** A track's best view so far: its own copy, as the camera's frame buffers are reused. */
@@ -145,6 +164,7 @@ export class CameraPipeline {
       });
     const update = this.tracker.update(wanted, frame.timestamp);
     this.keepBestViews(update, frame);
+    this.showObserver(update, frame);
     this.publish(this.gate.update(update, motion), update);
   }
 
@@ -161,6 +181,15 @@ export class CameraPipeline {
     }
   }
 
+  private showObserver(update: TrackerUpdate, frame: Frame): void {
+    const observer = this.opts.observer;
+    if (!observer) return;
+    for (const track of [...update.started, ...update.updated]) {
+      if (track.lastSeen !== frame.timestamp) continue; // coasting, not seen in this frame
+      observer.seen({ camera: this.opts.name, trackId: track.id, label: track.label, box: track.box, frame, at: frame.timestamp });
+    }
+  }
+
   private endAll(): void {
     this.trackerClock = Math.max(this.trackerClock, this.lastFrameAt);
     const update = this.tracker.flush(this.trackerClock);
@@ -169,7 +198,11 @@ export class CameraPipeline {
 
   /** `update`: the events; `tracked`: the tracker's update they came from (its ended tracks' views go). */
   private publish(update: TrackerUpdate, tracked: TrackerUpdate): void {
-    for (const track of tracked.ended) if (!update.ended.some((e) => e.id === track.id)) this.best.delete(track.id);
+    for (const track of tracked.ended) {
+      if (update.ended.some((e) => e.id === track.id)) continue;
+      this.best.delete(track.id);
+      void this.opts.observer?.ended(track.id).catch(() => undefined);
+    }
     const { bus, logger, name } = this.opts;
     for (const track of update.started) {
       const event = this.toEvent(track);
@@ -191,8 +224,12 @@ export class CameraPipeline {
             return undefined;
           })
         : Promise.resolve(undefined);
-      const delivered = snapshot.then((jpegs) => {
-        bus.emit('event:end', event, jpegs);
+      const details = (this.opts.observer?.ended(track.id) ?? Promise.resolve(undefined)).catch((err: unknown) => {
+        logger.error({ camera: name, id: event.id, err: (err as Error).message }, 'track observer failed');
+        return undefined;
+      });
+      const delivered = Promise.all([snapshot, details]).then(([jpegs, extra]) => {
+        bus.emit('event:end', { ...event, ...extra }, jpegs);
       });
       this.pendingSnapshots.add(delivered);
       void delivered.finally(() => this.pendingSnapshots.delete(delivered));

@@ -7,7 +7,7 @@ import { LanWatch, PresenceBoard } from './presence.ts';
 import type { ShutterRepository, StoredShutter } from './repository.ts';
 import { effectiveTimeZone, scheduleInput } from './schedule.ts';
 import { cameraTriggers, privacyProblems, type CameraTriggers, type PrivacyConfig } from './triggers.ts';
-import type { IntrusionState, PresenceSource, ResidentState, ShutterChange, ShutterReason, ShutterState } from './types.ts';
+import type { IntrusionState, PresenceSource, ResidentPresence, ResidentState, ShutterChange, ShutterReason, ShutterState } from './types.ts';
 
 /** The audit log as the shutter uses it (the web viewer's AuditLog fits). Never given a secret. */
 export interface PrivacyAudit {
@@ -158,6 +158,11 @@ export class ShutterController extends EventEmitter<ControllerEvents> {
   /** Is anyone home? For notification rules such as "only when away"; unknown without residents. */
   occupancy(): 'home' | 'away' | 'unknown' {
     return this.presence.occupancy;
+  }
+
+  /** A configured resident's last reported state, if any (face presence asks before reporting). */
+  residentPresence(resident: string): ResidentPresence | undefined {
+    return this.presence.get(resident);
   }
 
   /** A resident's phone or hub reports home/away. Returns true when it changed their state. */

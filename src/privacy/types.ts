@@ -15,7 +15,7 @@ export interface ShutterChange {
 }
 
 export type ResidentState = 'home' | 'away';
-export type PresenceSource = 'api' | 'lan' | 'mqtt';
+export type PresenceSource = 'api' | 'lan' | 'mqtt' | 'face';
 
 export interface ResidentPresence {
   state: ResidentState;

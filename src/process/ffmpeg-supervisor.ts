@@ -179,6 +179,9 @@ export class FfmpegSupervisor extends EventEmitter<SupervisorEvents> {
  */
 const commandStarted = new WeakSet<FfmpegCommand>();
 
+/** Kills a command run by runFfmpegOnce or streamFfmpegOnce, now or as soon as its process exists. */
+export const killFfmpeg = (command: FfmpegCommand, signal: NodeJS.Signals = 'SIGKILL'): void => killWhenStarted(command, signal);
+
 function killWhenStarted(command: FfmpegCommand, signal: NodeJS.Signals): void {
   let sent = false;
   const send = () => {
@@ -216,6 +219,7 @@ export function streamFfmpegOnce(command: FfmpegCommand): { output: Readable; do
 /** Runs a one-shot command (export, demo clip) to its end; rejects with ffmpeg's last words. */
 export function runFfmpegOnce(command: FfmpegCommand): Promise<void> {
   const tail: string[] = [];
+  command.once('start', () => commandStarted.add(command));
   command.on('stderr', (line: string) => {
     tail.push(maskUrlsIn(line));
     if (tail.length > STDERR_LINES) tail.shift();

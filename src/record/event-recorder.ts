@@ -13,6 +13,8 @@ export interface EventMetadata {
   end: number;
   zones: string[];
   box: ObjectEvent['box'];
+  /** Face recognition's result (a resident id, unknown face, or not checked). */
+  face?: ObjectEvent['face'];
   /** JPEG crop around the object, base64. */
   crop?: string;
 }
@@ -65,6 +67,7 @@ export class EventRecorder {
         end: event.end,
         zones: event.zones,
         box: event.box,
+        face: event.face,
         crop: snapshot?.crop.toString('base64'),
       };
       await store.storeBuffer(Buffer.from(JSON.stringify(metadata)), { ...file, kind: 'metadata' });

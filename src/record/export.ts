@@ -5,7 +5,7 @@ import type { StorageIndex } from '../storage/storage-index.ts';
 import { decryptFileToBuffer } from '../vault/files.ts';
 import type { FileKeyOpener } from '../vault/format.ts';
 import { join } from 'node:path';
-import { runFfmpegOnce } from '../process/ffmpeg-supervisor.ts';
+import { killFfmpeg, runFfmpegOnce } from '../process/ffmpeg-supervisor.ts';
 import { enterSegment } from './ts-keyframes.ts';
 
 export interface ExportRequest {
@@ -41,12 +41,13 @@ export async function exportClip(storageDir: string, index: StorageIndex, vault:
   });
   finished.catch(() => undefined); // handled where it is awaited; ffmpeg may fail while segments are still written
   const abort = () => {
-    command.kill('SIGKILL');
+    killFfmpeg(command); // also when ffmpeg has not started yet: it must not wait for stdin forever
     input.destroy();
   };
   req.signal?.addEventListener('abort', abort, { once: true });
   let bytes = 0;
   try {
+    req.signal?.throwIfAborted();
     for (const [i, segment] of segments.entries()) {
       const plaintext = i === 0 ? entry.data : await decryptFileToBuffer(join(storageDir, segment.name), vault);
       req.signal?.throwIfAborted();

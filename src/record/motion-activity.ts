@@ -54,6 +54,6 @@ export class MotionActivity {
   onStored(row: FileRow): void {
     if (row.kind !== 'segment') return;
     const level = motionLevel(new Set(this.seconds.get(row.camera) ?? []), row.startMs, row.endMs);
-    if (level > 0) this.index.setSegmentMotion(row.name, level);
+    if (level > 0) this.index.setSegmentMotion(row, level);
   }
 }

@@ -101,6 +101,7 @@ export class Recordings implements RecordingsAccess {
       const meta = this.running.get(row.id) ?? (await this.eventMetadata(row.id));
       if (!meta) continue;
       if (filter.label && meta.label !== filter.label) continue;
+      if (filter.resident && meta.face?.resident !== filter.resident) continue;
       const files = this.opts.index.filesOfEvent(row.id);
       events.push({
         id: row.id,
@@ -111,6 +112,7 @@ export class Recordings implements RecordingsAccess {
         end: row.endMs ?? undefined,
         zones: meta.zones,
         box: meta.box,
+        face: meta.face,
         kept: row.kept,
         hasSnapshot: files.some((f) => f.kind === 'snapshot'),
         hasClip: this.segmentsOf(row.id).length > 0,

@@ -4,6 +4,8 @@ import type { StorageIndex } from '../storage/storage-index.ts';
 export const SPAN_GAP_MS = 2000;
 /** At most about this many motion entries per timeline, whatever the window. */
 const MOTION_BUCKETS = 2000;
+/** Segment times are read this much at a time (~2,000 rows of 10 s segments), yielding in between. */
+const QUERY_CHUNK_MS = 6 * 3_600_000;
 /** At most this many event markers per timeline (the newest window of a busy week stays readable). */
 const MAX_MARKERS = 2000;
 
@@ -70,7 +72,12 @@ export async function buildTimeline(
   toMs: number,
   describe: (id: string) => Promise<{ label: string; score: number } | undefined>,
 ): Promise<Timeline> {
-  const spans = mergeSpans(index.segmentTimes(camera, fromMs, toMs), SPAN_GAP_MS, { start: fromMs, end: toMs });
+  const times: Array<[number, number]> = [];
+  for (let at = fromMs; at < toMs; at += QUERY_CHUNK_MS) {
+    if (at > fromMs) await new Promise((resolve) => setImmediate(resolve)); // a week is read in steps, not in one block
+    times.push(...index.segmentTimes(camera, at, Math.min(toMs, at + QUERY_CHUNK_MS)));
+  }
+  const spans = mergeSpans(times, SPAN_GAP_MS, { start: fromMs, end: toMs });
   const motion = index.motionBetween(camera, fromMs, toMs, motionBucketMs(fromMs, toMs));
   const rows = index
     .eventsNear(camera, fromMs, toMs, index.longestEventMs())

@@ -285,19 +285,54 @@ const rightsPerAction: Migration = {
 };
 
 /**
- * Motion activity per stored segment, at low resolution for the timeline: the share of the
- * segment's seconds in which the camera saw motion (0 < level ≤ 1; a segment without a row had
- * none). Times and a level only, like the rest of the index; the row goes with its segment.
+ * The timeline (24/7 review) from index reads only. Motion activity per stored segment, at low
+ * resolution: the share of the segment's seconds in which the camera saw motion (0 < level ≤ 1; a
+ * segment without a row had none); times and a level only, like the rest of the index, and the row
+ * goes with its segment. Both indexes cover their timeline query, so a day of a camera is read
+ * from the index alone, without a lookup per segment.
  */
-const segmentMotion: Migration = {
+const timeline: Migration = {
   version: 5,
-  name: 'motion activity per segment',
+  name: 'timeline: segment times index, motion activity per segment',
   up(db) {
     db.exec(`
+      CREATE INDEX segments_by_time ON files (camera, start_ms, end_ms) WHERE kind = 'segment';
       CREATE TABLE segment_motion (
         name TEXT PRIMARY KEY REFERENCES files (name) ON DELETE CASCADE,
+        camera TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
         level REAL NOT NULL CHECK (level > 0 AND level <= 1)
       );
+      CREATE INDEX segment_motion_by_time ON segment_motion (camera, start_ms, end_ms, level);
+    `);
+  },
+};
+
+/**
+ * Residents known by their face, and their enrolled faces. Only a name, ids and times are in the
+ * index; each face's photo and embedding are sealed vault files under residents.sealed/ (named by
+ * the face id), which go with the row. Deleting a resident deletes its faces.
+ */
+const residents: Migration = {
+  version: 6,
+  name: 'residents and their enrolled faces',
+  up(db) {
+    db.exec(`
+      CREATE TABLE residents (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_by TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE TABLE resident_faces (
+        id TEXT PRIMARY KEY,
+        resident_id TEXT NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+        source TEXT NOT NULL CHECK (source IN ('upload', 'event')),
+        event_id TEXT,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE INDEX resident_faces_by_resident ON resident_faces (resident_id);
     `);
   },
 };
@@ -306,7 +341,7 @@ const segmentMotion: Migration = {
  * Every migration, in order. Append new ones at the end with the next version number, and give
  * test/storage/migrations.test.ts rows valid at the new version (ROWS_AT_VERSION).
  */
-export const MIGRATIONS: readonly Migration[] = [initialSchema, retentionAndStartup, labelMasks, rightsPerAction, segmentMotion];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, retentionAndStartup, labelMasks, rightsPerAction, timeline, residents];
 
 export const LATEST_VERSION = MIGRATIONS.length;
 

@@ -116,8 +116,13 @@ export class StorageIndex {
   }
 
   /** Stores a segment's motion level (0 < level ≤ 1); the row goes when the segment's row goes. */
-  setSegmentMotion(name: string, level: number): void {
-    this.sql('INSERT INTO segment_motion (name, level) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET level = excluded.level').run(name, level);
+  setSegmentMotion(segment: Pick<FileRow, 'name' | 'camera' | 'startMs' | 'endMs'>, level: number): void {
+    this
+      .sql(
+        `INSERT INTO segment_motion (name, camera, start_ms, end_ms, level) VALUES (@name, @camera, @startMs, @endMs, @level)
+         ON CONFLICT (name) DO UPDATE SET level = excluded.level`,
+      )
+      .run({ name: segment.name, camera: segment.camera, startMs: segment.startMs, endMs: segment.endMs, level });
   }
 
   /**
@@ -128,10 +133,9 @@ export class StorageIndex {
     const lowest = fromMs - this.longestFileMs();
     return this
       .sql(
-        `SELECT MIN(f.start_ms) AS start, MAX(f.end_ms) AS end, MAX(m.level) AS level
-         FROM files f JOIN segment_motion m ON m.name = f.name
-         WHERE f.camera = @camera AND f.start_ms BETWEEN @lowest AND @to AND f.end_ms >= @from AND f.kind = 'segment'
-         GROUP BY (f.start_ms - @lowest) / @bucket ORDER BY start`,
+        `SELECT MIN(start_ms) AS start, MAX(end_ms) AS end, MAX(level) AS level FROM segment_motion
+         WHERE camera = @camera AND start_ms BETWEEN @lowest AND @to AND end_ms >= @from
+         GROUP BY CAST((start_ms - @lowest) / @bucket AS INTEGER) ORDER BY start`,
       )
       .all({ camera, lowest, from: fromMs, to: toMs, bucket: Math.max(1, Math.round(bucketMs)) }) as Array<{ start: number; end: number; level: number }>;
   }

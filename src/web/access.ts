@@ -37,6 +37,8 @@ export interface EventFilter {
   /** Only these cameras (the caller's permitted set intersected with the query). */
   cameras: string[];
   label?: string;
+  /** Only events where face recognition saw this resident (id). */
+  resident?: string;
   /** ms since epoch, inclusive. */
   from?: number;
   /** ms since epoch, exclusive. */
@@ -56,6 +58,8 @@ export interface RecordedEvent {
   end?: number;
   zones: string[];
   box?: Box;
+  /** Face recognition's result: a resident id, an unknown face, or not checked (vault locked). */
+  face?: { resident?: string; unknown?: boolean; unchecked?: 'vault locked' };
   kept: boolean;
   hasClip: boolean;
   hasSnapshot: boolean;

@@ -4,9 +4,8 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log/logger.ts';
 import { MqttConnection } from '../../src/mqtt/connection.ts';
-import { startMosquitto } from '../support/mosquitto.ts';
+import { startMosquitto, watch } from '../support/mosquitto.ts';
 import { waitFor } from '../support/volet-fixture.ts';
-import { watch } from './broker-client.ts';
 
 const USERS = { volet: 'volet broker password', ha: 'home assistant password' };
 const ACL = ['user volet', 'topic readwrite volet/#', 'user ha', 'topic readwrite volet/#'];
@@ -107,6 +106,8 @@ test('wrong credentials: a clear status and one log line, however many retries, 
     const status = connection.status();
     assert.equal(status.state, 'unauthorized');
     assert.match(status.lastError ?? '', /refused the credentials.*mqtt\.username and mqtt\.password/);
+    const attempts = broker.log().split('\n').filter((l) => l.includes('not authorised')).length;
+    assert.ok(attempts >= 3, `it kept retrying (${attempts} attempts)`);
     const errors = lines.filter((l) => l.level === 'error');
     assert.equal(errors.length, 1, `one error line, got ${JSON.stringify(errors)}`);
     assert.ok(!JSON.stringify(lines).includes('not the password'), 'the password is never logged');

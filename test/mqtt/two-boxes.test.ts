@@ -2,10 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startVolet, type RunningVolet } from '../../src/app/start.ts';
 import { staticClip } from '../support/clips.ts';
-import { startMosquitto } from '../support/mosquitto.ts';
+import { startMosquitto, watch, type Watcher } from '../support/mosquitto.ts';
 import { startRtspCamera } from '../support/rtsp-camera.ts';
 import { tempVoletConfig, waitFor } from '../support/volet-fixture.ts';
-import { watch, type Watcher } from './broker-client.ts';
 
 const USERS = { volet: 'volet broker password', ha: 'home assistant password' };
 const ACL = ['user volet', 'topic readwrite volet/#', 'topic readwrite homeassistant/#', 'user ha', 'topic readwrite #'];

@@ -4,10 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { startVolet } from '../../src/app/start.ts';
 import { AuditLog } from '../../src/web/audit.ts';
 import { personWalkClip } from '../support/clips.ts';
-import { startMosquitto } from '../support/mosquitto.ts';
+import { startMosquitto, watch, type Watcher } from '../support/mosquitto.ts';
 import { startRtspCamera } from '../support/rtsp-camera.ts';
 import { initTestVault, tempVoletConfig, waitFor } from '../support/volet-fixture.ts';
-import { watch, type Watcher } from './broker-client.ts';
 
 const USERS = { volet: 'volet broker password', ha: 'home assistant password', guest: 'read only password' };
 // Volet may use its own namespace and the discovery prefix; Home Assistant everything; the guest only reads.
@@ -41,7 +40,7 @@ test('Volet on a real broker: events within 1 s, states on and off, discovery, c
   const t = tempVoletConfig(
     `cameras:\n  porch:\n    main: ${camera.url('/main')}\n    record: { mode: events, preRollSeconds: 0, postRollSeconds: 0 }\n` +
       `privacy:\n  residents:\n    alice: { token: alice-token-0123456789abcdef }\n  intrusion: { token: alarm-token-0123456789abcdef }\n` +
-      `mqtt: { url: '${broker.url}', username: volet, password: '${USERS.volet}' }\n`,
+      `mqtt: { url: '${broker.url}', username: volet, password: '${USERS.volet}', snapshots: [porch] }\n`,
   );
   await initTestVault(t.storageDir);
   const volet = await startVolet(t.config, t.logger, { web: false });
@@ -88,10 +87,11 @@ test('Volet on a real broker: events within 1 s, states on and off, discovery, c
     assert.equal(startMessage.retain, false, 'events are not retained');
     const latency = startMessage.at - eventStarts.get(event.id)!;
     assert.ok(latency < 1000, `event:start reached MQTT after ${latency} ms`);
-    assert.ok(!startMessage.payload.includes('\xff\xd8'), 'no image in events');
+    assert.ok(startMessage.payload.length < 1000 && !startMessage.payload.includes(Buffer.from([0xff, 0xd8])), 'no image in events');
     await waitFor('person count 1', () => seen(ha, `${P}/porch/person/count`, '1'), 10_000);
     await waitFor('motion ON', () => seen(ha, `${P}/porch/motion`, 'ON'), 10_000);
     await waitFor('the event to end', () => ha.messages.some((m) => m.topic === `${P}/events` && m.payload.includes('"end"') && m.payload.includes(event.id)), 30_000);
+    await waitFor('the snapshot (enabled for porch)', () => ha.messages.some((m) => m.topic === `${P}/porch/person/snapshot` && m.payload[0] === 0xff && m.payload[1] === 0xd8), 5000);
     await waitFor('person count back to 0', () => ha.last(`${P}/porch/person/count`) === '0', 5000);
     await waitFor('motion OFF', () => ha.last(`${P}/porch/motion`) === 'OFF', 15_000);
     await waitFor('status, fps and box states', () => ['streaming'].includes(ha.last(`${P}/porch/status`) ?? '') && Number(ha.last(`${P}/porch/fps`)) > 0 && ha.last(`${P}/vault`) === 'locked' && Number(ha.last(`${P}/storage/free`)) > 0 && ha.last(`${P}/recording`) !== undefined, 15_000);

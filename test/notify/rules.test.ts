@@ -98,6 +98,8 @@ test('rules are validated: camera names, labels, cooldown range, no unknown keys
     zones: [],
     cooldownSeconds: null,
     awayOnly: false,
+    unknownOnly: false,
+    arrivals: [],
     quietHours: null,
   });
 });

@@ -57,11 +57,13 @@ async function readPlayback(client: Client, camera: string, at: number, bytes: n
   return { start, data: Buffer.concat(chunks), firstByteMs, firstMoofMs };
 }
 
+/** Playback ffmpegs this process (Volet under test) runs; other tests may run their own meanwhile. */
 function playbackFfmpegs(): number {
   let count = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(PLAYBACK_ARG)) count++;
+      const parent = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      if (parent === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(PLAYBACK_ARG)) count++;
     } catch {
       // gone meanwhile
     }

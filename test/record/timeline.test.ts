@@ -80,6 +80,8 @@ test('the timeline comes from the index: spans, motion stored as segments are st
       { id: 'ev2', label: null, score: null, start: base + 95_000 },
     ]);
 
+    assert.deepEqual(index.motionBetween('porch', base, base + 200_000, 200_000), [{ start: base + 10_000, end: base + 100_000, level: 0.5 }], 'a coarse bucket merges segments');
+
     const hour = await buildTimeline(index, 'porch', base + 55_000, base + 95_000, async () => undefined);
     assert.deepEqual(hour.spans, [
       { start: base + 55_000, end: base + 60_000 },

@@ -47,7 +47,16 @@ const ROWS_AT_VERSION = new Map<number, string>([
     `${ROWS_BEFORE_MIGRATIONS}\nINSERT INTO storage_state VALUES (1, 1764000000000);\n` +
       `INSERT INTO label_masks VALUES ('m1', 'front', 'dog', '[[10,20],[60,20],[60,90],[10,90]]', NULL, 'alice', 1764000000000);\n` +
       `INSERT INTO web_users (id, username, password_hash, admin, grants, created_at) VALUES (2, 'bob', 'x', 0, '{"front":["live","recordings"],"*":["live"]}', 1764000000000);\n` +
-      `INSERT INTO segment_motion VALUES ('front/2025/11/24/16/front-20251124T160000000Z-segment.vlt', 0.25);`,
+      `INSERT INTO segment_motion VALUES ('front/2025/11/24/16/front-20251124T160000000Z-segment.vlt', 'front', 1764000000000, 1764000004000, 0.25);`,
+  ],
+  [
+    6,
+    `${ROWS_BEFORE_MIGRATIONS}\nINSERT INTO storage_state VALUES (1, 1764000000000);\n` +
+      `INSERT INTO label_masks VALUES ('m1', 'front', 'dog', '[[10,20],[60,20],[60,90],[10,90]]', NULL, 'alice', 1764000000000);\n` +
+      `INSERT INTO web_users (id, username, password_hash, admin, grants, created_at) VALUES (2, 'bob', 'x', 0, '{"front":["live","recordings"],"*":["live"]}', 1764000000000);\n` +
+      `INSERT INTO segment_motion VALUES ('front/2025/11/24/16/front-20251124T160000000Z-segment.vlt', 'front', 1764000000000, 1764000004000, 0.25);\n` +
+      `INSERT INTO residents VALUES ('r1', 'Alice', 'admin', 1764000000000);\n` +
+      `INSERT INTO resident_faces VALUES ('f1', 'r1', 'upload', NULL, 1764000000000);`,
   ],
 ]);
 
@@ -63,6 +72,8 @@ const EVERY_TABLE = [
   'notify_targets',
   'notify_vapid',
   'push_subscriptions',
+  'resident_faces',
+  'residents',
   'segment_motion',
   'shutter_intrusion',
   'shutter_overrides',

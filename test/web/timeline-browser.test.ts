@@ -75,16 +75,38 @@ async function signedIn(viewport: { width: number; height: number }, mobile = fa
   page.on('pageerror', (err) => console.error('page error:', err.message));
   page.on('console', (msg) => msg.type() === 'error' && console.error('console:', msg.text()));
   await page.goto(`${url}/#/timeline?camera=porch`);
-  await page.locator('video.playback[data-playback-start]').first().waitFor({ state: 'attached', timeout: 30_000 });
+  const locked = page.getByRole('heading', { name: /Vault locked/ });
+  await locked.or(page.locator('.tl-surface')).first().waitFor({ timeout: 30_000 });
+  if (await locked.isVisible()) {
+    await page.getByLabel('Recording passphrase').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+  }
+  await page.locator('video.playback[data-playback-start]').first().waitFor({ state: 'attached', timeout: 30_000 }).catch(async (err: Error) => {
+    await page.screenshot({ path: `${OUT}timeline-failed.png` });
+    throw new Error(`${err.message}\npage: ${await page.locator('main').innerText()}`);
+  });
   return { context, page };
 }
 
-/** The x on screen of wall-clock `ms` on the bar, from the view window the bar publishes. */
-async function barPoint(page: Page, ms: number, height = 0.85): Promise<{ x: number; y: number }> {
+async function view(page: Page): Promise<{ from: number; to: number }> {
   const surface = page.locator('.tl-surface');
-  const box = (await surface.boundingBox())!;
-  const from = Number(await surface.getAttribute('data-from'));
-  const to = Number(await surface.getAttribute('data-to'));
+  return { from: Number(await surface.getAttribute('data-from')), to: Number(await surface.getAttribute('data-to')) };
+}
+
+/**
+ * The x on screen of wall-clock `ms` on the bar, from the view window the bar publishes; a
+ * sideways wheel moves the view first when `ms` is near its edges.
+ */
+async function barPoint(page: Page, ms: number, height = 0.85): Promise<{ x: number; y: number }> {
+  const box = (await page.locator('.tl-surface').boundingBox())!;
+  let { from, to } = await view(page);
+  const margin = (to - from) * 0.1;
+  if (ms < from + margin || ms > to - margin) {
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(((ms - (from + to) / 2) / (to - from)) * box.width, 0);
+    await page.waitForFunction((old) => Number(document.querySelector<HTMLElement>('.tl-surface')!.dataset.from) !== old, from);
+    ({ from, to } = await view(page));
+  }
   assert.ok(ms > from && ms < to, `${ms} is on the bar (${from}–${to})`);
   return { x: box.x + ((ms - from) / (to - from)) * box.width, y: box.y + box.height * height };
 }
@@ -110,14 +132,22 @@ interface Played {
  * returns the instant asked for, the wall-clock time of the first frame shown and X-Playback-Start.
  */
 async function playedFrom(page: Page, selector: string, playMs = 1500): Promise<Played> {
+  const asked = Date.now();
   await page.waitForFunction((sel) => {
     const v = document.querySelector<HTMLVideoElement>(sel);
     return v?.dataset.firstFrameAt !== undefined && !v.paused && v.readyState >= 3;
-  }, selector, { timeout: 30_000 });
+  }, selector, { timeout: 30_000 }).catch(async (err: Error) => {
+    const state = await page.$eval(selector, (el) => {
+      const v = el as HTMLVideoElement;
+      return { ...v.dataset, paused: v.paused, readyState: v.readyState, currentTime: v.currentTime, error: v.error?.message, note: v.parentElement?.textContent };
+    });
+    throw new Error(`${err.message}: ${JSON.stringify(state)}`);
+  });
   const played = await page.$eval(selector, (el) => {
     const v = el as HTMLVideoElement;
     return { requested: Number(v.dataset.requestedAt), firstFrame: Number(v.dataset.firstFrameAt), start: Number(v.dataset.playbackStart) };
   });
+  console.log(`${selector}: playing ${played.firstFrame - played.requested} ms from the instant asked, ${Date.now() - asked} ms after the seek`);
   await page.waitForFunction(
     ({ sel, until }) => {
       const v = document.querySelector<HTMLVideoElement>(sel)!;
@@ -165,15 +195,20 @@ test('the timeline plays recorded footage from any instant, an event from its ma
   await waitFor('a minute of footage with a person event that has ended', async () => {
     const recorded = volet.storage.index.segmentTimes('porch', 0, Date.now());
     const seconds = recorded.reduce((sum, [a, b]) => sum + (b - a), 0) / 1000;
-    return seconds >= 60 && volet.storage.index.events({ camera: 'porch' }).some((e) => e.endMs !== null && e.endMs < Date.now() - 5000);
-  }, 240_000);
-  const porch = await timeline('porch');
-  assert.ok(porch.spans.length >= 1, 'recorded spans');
+    const startsInside = (ms: number) => recorded.some(([a, b]) => ms >= a + 1000 && ms < b);
+    return seconds >= 60 && volet.storage.index.events({ camera: 'porch' }).some((e) => e.endMs !== null && startsInside(e.startMs));
+  }, 240_000).catch((err: Error) => {
+    const recorded = volet.storage.index.segmentTimes('porch', 0, Date.now()).length;
+    const events = volet.storage.index.events({ camera: 'porch' }).map((e) => `${e.startMs}–${e.endMs}`);
+    throw new Error(`${err.message}: ${recorded} segments, events ${events.join(', ')}`);
+  });
   const segments = volet.storage.index.segmentsBetween('porch', 0, Date.now()).sort((a, b) => a.startMs - b.startMs);
   assert.ok(segments.length >= 20);
 
   const { context, page } = await signedIn({ width: 1200, height: 860 });
   try {
+    const porch = await timeline('porch'); // the page unlocked the vault: events have their labels
+    assert.ok(porch.spans.length >= 1, 'recorded spans');
     await zoomTo(page, 5 * 60_000);
 
     // Inside a segment: 60 % of the way through one, away from its keyframe.
@@ -196,20 +231,59 @@ test('the timeline plays recorded footage from any instant, an event from its ma
     assert.ok(b.requested < boundary, 'playback started before the boundary and played 2 s past it');
 
     // An event from its marker.
-    const event = porch.events.find((e) => e.end !== undefined && e.end < Date.now() - 5000)!;
-    assert.ok(event, 'the timeline lists the ended event');
+    const recorded = (ms: number) => porch.spans.some((s) => ms >= s.start + 1000 && ms < s.end - 3000);
+    const event = porch.events.find((e) => e.end !== undefined && recorded(e.start))!;
+    assert.ok(event, 'the timeline lists an event inside recorded time');
+    // Markers a few seconds apart overlap at 5 min: the wheel zooms in around the pointer.
+    const around = await barPoint(page, event.start);
+    await page.mouse.move(around.x, around.y);
+    for (let i = 0; i < 8; i++) await page.mouse.wheel(0, -100);
+    await page.waitForFunction(() => {
+      const s = document.querySelector<HTMLElement>('.tl-surface')!.dataset;
+      return Number(s.to) - Number(s.from) <= 60_000;
+    });
     const marker = page.locator(`.tl-event[data-id="${event.id}"]`);
-    if ((await marker.count()) === 0) await page.getByRole('button', { name: 'Zoom out' }).click();
     assert.match((await marker.getAttribute('aria-label'))!, new RegExp(`^Play ${event.label} at `));
     await marker.click();
     const c = await playedFrom(page, 'video.playback');
     assert.equal(c.requested, event.start, 'the marker asks for the event start');
     assertNear(c.firstFrame, event.start, 1000, 'first frame shown from the event marker');
-    if (SCREENSHOTS) {
-      await page.locator('.tl-surface').hover({ position: { x: (await barPoint(page, event.start)).x - (await page.locator('.tl-surface').boundingBox())!.x, y: 60 } });
-      await page.screenshot({ path: join(repoRoot, 'docs/images/timeline-desktop.png') });
-    }
+    await page.locator('.tl-surface').focus();
+    await page.keyboard.press('-');
+    assert.equal((await view(page)).to - (await view(page)).from, 5 * 60_000, '− zooms out to the next level');
+
+    // Keyboard: shift+→ next event, ← 10 s back, space pauses and plays; then 4× speed.
+    await page.locator('.tl-surface').focus();
+    await page.keyboard.press('Shift+ArrowRight');
+    const next = await playedFrom(page, 'video.playback', 500);
+    assert.ok(next.requested > event.start && porch.events.some((e) => e.start === next.requested), 'shift+→ plays the next event');
+    const wall = () => page.$eval('video.playback', (v) => Number((v as HTMLVideoElement).dataset.playbackStart) + (v as HTMLVideoElement).currentTime * 1000);
+    const beforeBack = await wall();
+    await page.keyboard.press('ArrowLeft');
+    const back = await playedFrom(page, 'video.playback', 500);
+    assertNear(back.requested, beforeBack - 10_000, 800, '← goes 10 s back');
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('video.playback')!.paused);
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => !document.querySelector<HTMLVideoElement>('video.playback')!.paused);
+    await page.getByLabel('Speed').selectOption('4');
+    const [w0, r0] = [await wall(), Date.now()];
+    await page.waitForTimeout(2000);
+    const speedup = (await wall() - w0) / (Date.now() - r0);
+    assert.ok(speedup > 3, `4× plays ${speedup.toFixed(1)}× as fast as real time`);
+    await page.getByLabel('Speed').selectOption('1');
+
+    // Scrubbing over an event shows its time and its snapshot.
+    await page.keyboard.press('Shift+ArrowLeft');
+    const onEvent = await barPoint(page, event.start);
+    await page.mouse.move(onEvent.x, onEvent.y);
+    await page.locator('.tl-tip-img').waitFor();
+    assert.ok(await page.locator('.tl-tip-img').evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0), 'the snapshot loaded');
+    assert.match(await page.locator('.tl-tip-time').innerText(), /^\d\d:\d\d:\d\d$/);
+    await page.getByText('Keyboard shortcuts').click();
     await page.screenshot({ path: `${OUT}timeline-desktop.png` });
+    if (SCREENSHOTS) await page.screenshot({ path: join(repoRoot, 'docs/images/timeline-desktop.png') });
+    await page.getByText('Keyboard shortcuts').click();
 
     // Both cameras at the same instant.
     await page.getByRole('button', { name: 'All cameras' }).click();
@@ -239,13 +313,14 @@ test('the timeline plays recorded footage from any instant, an event from its ma
     const link = page.getByRole('link', { name: 'Download MP4' });
     await link.waitFor({ timeout: 120_000 });
     assert.equal(await page.locator('.tl-export progress').evaluate((p) => (p as HTMLProgressElement).value), 100);
+    const href = (await link.getAttribute('href'))!;
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     const file = join(t.dir, 'export.mp4');
     await download.saveAs(file);
     const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
     const seconds = Number(stdout.trim());
+    console.log(`export: ${seconds} s for a ${(range.to - range.from) / 1000} s range`);
     assert.ok(Math.abs(seconds - (range.to - range.from) / 1000) <= 1, `the MP4 lasts ${seconds} s for a ${(range.to - range.from) / 1000} s range`);
-    const href = (await link.getAttribute('href'))!;
     assert.ok([404, 410].includes((await admin.get(href)).status), 'the export is gone from Volet after its download');
   } finally {
     await context.close();
@@ -276,6 +351,13 @@ test('on a phone the page fits 390 px, and a touch drag on the bar scrubs and pl
     assertNear(played.firstFrame, played.requested, 1000, 'first frame shown after a touch drag');
     await page.screenshot({ path: `${OUT}timeline-phone.png` });
     if (SCREENSHOTS) await page.screenshot({ path: join(repoRoot, 'docs/images/timeline-phone.png') });
+
+    // The day before has no footage; the next day button comes back to today's.
+    await page.getByRole('button', { name: 'Previous day' }).tap();
+    await page.getByText(/^Nothing was recorded on porch on \d{4}-\d{2}-\d{2}\.$/).waitFor();
+    assert.equal(await page.locator('video.playback').getAttribute('src'), null, 'nothing plays on an empty day');
+    await page.getByRole('button', { name: 'Next day' }).tap();
+    await page.locator('video.playback[data-playback-start]').waitFor({ state: 'attached' });
   } finally {
     await context.close();
   }

@@ -20,16 +20,16 @@ export function whenSignedOut(fn) {
   onSignedOut = fn;
 }
 
-export async function api(method, path, body) {
+export async function api(method, path, body, rawType) {
   const headers = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body !== undefined) headers['content-type'] = rawType ?? 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   let res;
   try {
     res = await fetch(`/api${path}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || rawType ? body : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
     });
@@ -51,3 +51,5 @@ export const post = (path, body = {}) => api('POST', path, body);
 export const put = (path, body) => api('PUT', path, body);
 export const patch = (path, body) => api('PATCH', path, body);
 export const del = (path) => api('DELETE', path);
+/** POSTs a file (a photo) as the raw body, with its own content type. */
+export const upload = (path, file) => api('POST', path, file, file.type || 'application/octet-stream');

@@ -9,6 +9,7 @@ import * as timelinePage from './pages/timeline.js';
 import * as statusPage from './pages/status.js';
 import * as adminPages from './pages/admin.js';
 import * as accountPage from './pages/account.js';
+import * as residentsPage from './pages/residents.js';
 
 const main = document.getElementById('main');
 const header = document.querySelector('header.top');
@@ -28,6 +29,7 @@ const routes = [
   { path: /^\/status$/, page: statusPage.render, title: 'Status' },
   { path: /^\/users$/, page: adminPages.users, title: 'Users', needs: (u) => u.admin },
   { path: /^\/audit$/, page: adminPages.audit, title: 'Audit log', needs: (u) => u.admin },
+  { path: /^\/residents$/, page: residentsPage.residents, title: 'Residents', needs: (u) => u.admin },
   { path: /^\/account$/, page: accountPage.render, title: 'Account' },
 ];
 
@@ -38,7 +40,7 @@ function renderNav() {
     ['/live', 'Live'],
     ...(isViewer(session.user) ? [['/timeline', 'Timeline'], ['/events', 'Events']] : []),
     ['/status', 'Status'],
-    ...(session.user.admin ? [['/users', 'Users'], ['/audit', 'Audit']] : []),
+    ...(session.user.admin ? [['/users', 'Users'], ['/residents', 'Residents'], ['/audit', 'Audit']] : []),
     ['/account', session.user.username],
   ];
   clear(

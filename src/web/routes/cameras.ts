@@ -108,6 +108,7 @@ export function cameraRoutes(ctx: WebContext): Router {
   const eventQuery = z.strictObject({
     camera: z.string().regex(cameraPattern).optional(),
     label: z.string().regex(/^[a-z0-9 _-]{1,32}$/i).optional(),
+    resident: z.string().regex(idPattern).optional(),
     from: ms.optional(),
     to: ms.optional(),
     before: ms.optional(),

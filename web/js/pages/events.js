@@ -1,5 +1,6 @@
 import { get, post, put } from '../api.js';
 import { notALabelButton } from '../masks.js';
+import { enrolFromEvent } from './residents.js';
 import { clear, field, form, formatTime, h, lockIcon, page, toast } from '../ui.js';
 
 /** The "vault locked — enter passphrase" state, with the form that unlocks it. */
@@ -18,6 +19,19 @@ export function vaultLockedNotice(onUnlocked) {
   );
 }
 
+/** What face recognition made of an event, in words ('' when nothing). */
+function faceText(face, names) {
+  if (!face) return '';
+  if (face.resident) return names.get(face.resident) ?? 'a deleted resident';
+  if (face.unknown) return 'unknown face';
+  return face.unchecked ? `faces not checked: ${face.unchecked}` : '';
+}
+
+async function residentNames() {
+  const reply = await get('/residents/names').catch(() => ({ residents: [] }));
+  return new Map(reply.residents.map((r) => [r.id, r.name]));
+}
+
 const dayBounds = (day) => {
   const from = new Date(`${day}T00:00:00`).getTime();
   return { from, to: from + 86_400_000 };
@@ -26,7 +40,8 @@ const dayBounds = (day) => {
 export async function timeline(main, { query }) {
   const { cameras } = await get('/cameras');
   const viewable = cameras.filter((c) => c.role === 'admin' || c.role === 'viewer');
-  const filters = { camera: query.get('camera') ?? '', label: query.get('label') ?? '', day: query.get('day') ?? '' };
+  const filters = { camera: query.get('camera') ?? '', label: query.get('label') ?? '', resident: query.get('resident') ?? '', day: query.get('day') ?? '' };
+  const names = await residentNames();
 
   const list = h('ol', { class: 'events', 'aria-live': 'polite' });
   const more = h('button', { type: 'button', hidden: true }, 'Older events');
@@ -41,6 +56,7 @@ export async function timeline(main, { query }) {
     const params = new URLSearchParams({ limit: '50' });
     if (filters.camera) params.set('camera', filters.camera);
     if (filters.label) params.set('label', filters.label);
+    if (filters.resident) params.set('resident', filters.resident);
     if (filters.day) {
       const { from, to } = dayBounds(filters.day);
       params.set('from', String(from));
@@ -73,6 +89,7 @@ export async function timeline(main, { query }) {
               : h('div', { class: 'thumb-locked', 'aria-hidden': 'true' }, unlocked ? '—' : lockIcon()),
             h('div', {},
               h('strong', {}, `${e.label}`), ` on ${e.camera}`, e.kept ? h('span', { class: 'badge kept' }, 'kept') : null,
+              e.face ? h('span', { class: 'badge face' }, faceText(e.face, names)) : null,
               h('br'),
               h('time', { datetime: new Date(e.start).toISOString() }, formatTime(e.start)),
               e.end ? ` · ${Math.max(1, Math.round((e.end - e.start) / 1000))} s` : ' · ongoing',
@@ -93,11 +110,17 @@ export async function timeline(main, { query }) {
   const filterForm = form({ class: 'filters', role: 'search', 'aria-label': 'Filter events' }, [
     field('Camera', cameraSelect),
     field('Object', h('input', { name: 'label', type: 'text', value: filters.label, placeholder: 'person, cat…', maxlength: 32, required: false })),
+    names.size > 0
+      ? field('Resident', h('select', { name: 'resident' },
+          h('option', { value: '' }, 'Anyone'),
+          [...names].map(([id, name]) => h('option', { value: id, selected: id === filters.resident }, name))))
+      : null,
     field('Day', h('input', { name: 'day', type: 'date', value: filters.day, required: false })),
     h('button', { type: 'submit' }, 'Show'),
   ], async (data) => {
     filters.camera = String(data.get('camera') ?? '');
     filters.label = String(data.get('label') ?? '').trim();
+    filters.resident = String(data.get('resident') ?? '');
     filters.day = String(data.get('day') ?? '');
     await load(true);
   });
@@ -131,12 +154,14 @@ export async function clip(main, { params: [id], session }) {
       : h('p', {}, 'No clip was recorded for this event.');
   const maskSlot = h('div');
   const notA = session?.user.admin && e.box ? notALabelButton(e, maskSlot, { withSnapshot: vault.unlocked && e.hasSnapshot }) : null;
+  const enrol = session?.user.admin && vault.unlocked && e.hasSnapshot && e.label === 'person' ? await enrolFromEvent(id) : null;
+  const face = faceText(e.face, await residentNames());
   clear(
     main,
     page(
       `${e.label} on ${e.camera}`,
       h('p', {}, h('time', { datetime: new Date(e.start).toISOString() }, formatTime(e.start)), ` · score ${Math.round(e.score * 100)} %`,
-        e.zones.length ? ` · zones: ${e.zones.join(', ')}` : ''),
+        e.zones.length ? ` · zones: ${e.zones.join(', ')}` : '', face ? ` · ${face}` : ''),
       body,
       h('div', { class: 'toolbar' },
         h('a', { class: 'button', href: '#/events' }, '← Events'),
@@ -145,6 +170,7 @@ export async function clip(main, { params: [id], session }) {
         notA,
       ),
       maskSlot,
+      enrol,
     ),
   );
 }

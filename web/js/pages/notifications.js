@@ -25,7 +25,8 @@ export async function notificationsSection() {
   const slot = h('div');
   const rules = await get('/notifications/rules').catch(() => undefined);
   if (!rules) return h('section', { class: 'card' }, h('h2', {}, 'Notifications'), h('p', {}, 'Notifications are not available on this server.'));
-  const anyCamera = rules.find((r) => r.camera === '*') ?? { labels: ['person'], zones: [], cooldownSeconds: null, awayOnly: false, quietHours: null };
+  const anyCamera = rules.find((r) => r.camera === '*') ?? { labels: ['person'], zones: [], cooldownSeconds: null, awayOnly: false, unknownOnly: false, arrivals: [], quietHours: null };
+  const residents = (await get('/residents/names').catch(() => ({ residents: [] }))).residents;
 
   const showDevice = async () => {
     const device = await deviceSubscription().catch(() => ({ supported: false }));
@@ -70,6 +71,9 @@ export async function notificationsSection() {
     field('Quiet from', h('input', { name: 'quietFrom', type: 'time', value: anyCamera.quietHours?.start ?? '' })),
     field('Quiet until', h('input', { name: 'quietTo', type: 'time', value: anyCamera.quietHours?.end ?? '' })),
     h('label', { class: 'check' }, h('input', { name: 'awayOnly', type: 'checkbox', checked: anyCamera.awayOnly }), ' Only when everyone is away'),
+    h('label', { class: 'check' }, h('input', { name: 'unknownOnly', type: 'checkbox', checked: anyCamera.unknownOnly ?? false }), ' People: only unknown faces (told when the event ends)'),
+    ...residents.map((r) =>
+      h('label', { class: 'check' }, h('input', { name: 'arrivals', value: r.id, type: 'checkbox', checked: (anyCamera.arrivals ?? []).includes(r.id) }), ` Tell me when ${r.name} arrives`)),
     h('button', { type: 'submit' }, 'Save'),
   ], async (data) => {
     const list = (v) => String(v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -79,6 +83,8 @@ export async function notificationsSection() {
       labels: list(data.get('labels')),
       zones: list(data.get('zones')),
       awayOnly: data.get('awayOnly') === 'on',
+      unknownOnly: data.get('unknownOnly') === 'on',
+      arrivals: data.getAll('arrivals'),
       quietHours: from && to ? { start: from, end: to, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone } : null,
     });
     toast('Notification rule saved.');

@@ -96,10 +96,10 @@ export async function render(main, { query }) {
 
   const controls = h('div', { class: 'toolbar tl-controls' },
     playButton,
-    h('button', { type: 'button', 'aria-label': 'Previous event', title: 'Previous event (Shift+←)', onclick: () => jumpEvent(-1) }, '⏮'),
+    h('button', { type: 'button', 'aria-label': 'Previous event', title: 'Previous event (Shift+←)', onclick: () => jumpEvent(-1) }, '‹ Event'),
     h('button', { type: 'button', 'aria-label': '10 seconds back', title: '10 s back (←)', onclick: () => step(-STEP_MS) }, '−10 s'),
     h('button', { type: 'button', 'aria-label': '10 seconds forward', title: '10 s forward (→)', onclick: () => step(STEP_MS) }, '+10 s'),
-    h('button', { type: 'button', 'aria-label': 'Next event', title: 'Next event (Shift+→)', onclick: () => jumpEvent(1) }, '⏭'),
+    h('button', { type: 'button', 'aria-label': 'Next event', title: 'Next event (Shift+→)', onclick: () => jumpEvent(1) }, 'Event ›'),
     clock,
     speed,
     h('span', { class: 'tl-zoom' },
@@ -163,17 +163,14 @@ export async function render(main, { query }) {
     const start = at ?? (spans.length ? Math.max(spans.at(-1).start, spans.at(-1).end - 60_000) : from);
     state.at = start;
     bar.setPlayhead(start);
-    if (spans.length) stage.seek(start, { play: false });
+    stage.seek(start, { play: false });
   }
 
   /** Today's timeline grows: fetch it again (and go on playing when playback had reached its end). */
   async function refresh(resume = false) {
     if (state.day !== dayOf(Date.now())) return;
     await Promise.all([...timelines.keys()].map((c) => fetchTimeline(c).catch(() => {})));
-    const view = { ...bar.view };
     showData();
-    bar.view = view;
-    bar.render();
     if (resume && state.at !== null) stage.seek(state.at);
   }
 
@@ -216,6 +213,7 @@ export async function render(main, { query }) {
     state.camera = camera;
     cameraSelect.value = camera;
     updateUrl();
+    offerExport();
     if (state.multi) {
       stage.setPrimary(camera);
       showData();
@@ -239,7 +237,13 @@ export async function render(main, { query }) {
     bar.setMode(on ? 'export' : 'seek');
     exporter.el.hidden = !on;
     exporter.setRange(null);
-    if (on && !canReview(reviewable.find((c) => c.name === state.camera), 'export')) toast(`You may not export from ${state.camera}.`);
+  }
+
+  /** Export is a right of its own: without it on the bar's camera there is no export mode. */
+  function offerExport() {
+    const allowed = canReview(reviewable.find((c) => c.name === state.camera), 'export');
+    exportButton.hidden = !allowed;
+    if (!allowed && state.exporting) setExporting(false);
   }
 
   function onKey(e) {
@@ -267,6 +271,7 @@ export async function render(main, { query }) {
 
   stage.setCameras(state.multi ? names : [state.camera], state.camera);
   updateUrl();
+  offerExport();
   await loadDay(atParam ?? undefined);
 
   return () => {

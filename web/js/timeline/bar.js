@@ -196,7 +196,8 @@ export class TimelineBar {
     e.preventDefault();
     const span = this.view.to - this.view.from;
     if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
-      const px = e.shiftKey ? e.deltaY : e.deltaX;
+      // Some systems turn shift+wheel into deltaX themselves.
+      const px = Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.deltaY;
       this.setView(this.view.from + (px / this.surface.clientWidth) * span, span);
     } else this.zoom(e.deltaY < 0 ? 1 / 1.25 : 1.25, this.msAt(e.clientX));
   }

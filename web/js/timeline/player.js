@@ -35,6 +35,8 @@ export class RecordingPlayer {
       if (this.start !== null) this.onEnd(this.wallTime());
     });
     video.addEventListener('playing', () => this.onState('playing'));
+    // Frames presented before the seek completes still show the old position.
+    video.addEventListener('seeked', () => (this.seeked = true));
     video.addEventListener('pause', () => {
       if (!video.ended) this.onState('paused');
     });
@@ -89,6 +91,7 @@ export class RecordingPlayer {
     const abort = new AbortController();
     this.abort = abort;
     this.start = null;
+    delete this.video.dataset.playbackStart;
     this.mark(at);
     this.onState('loading');
     const url = `/api/playback/${encodeURIComponent(this.camera)}?at=${Math.round(at)}`;
@@ -119,6 +122,7 @@ export class RecordingPlayer {
 
   /** For whoever checks what is on screen: the instant asked for, and the frames shown since. */
   mark(at) {
+    this.seeked = false;
     delete this.video.dataset.frameAt;
     delete this.video.dataset.firstFrameAt;
     this.video.dataset.requestedAt = String(Math.round(at));
@@ -153,7 +157,11 @@ export class RecordingPlayer {
     const sb = ms.addSourceBuffer(mime);
     this.useStart(start);
     this.video.playbackRate = this.rate;
+    const metadata = once(this.video, 'loadedmetadata');
     await this.append(sb, head);
+    // Set before the metadata, currentTime only becomes the start position and no seek happens.
+    if (this.video.readyState < HTMLMediaElement.HAVE_METADATA) await metadata;
+    if (load !== this.loads) return reader.cancel();
     this.video.currentTime = offset;
     if (play) this.play();
     else this.onState('paused');
@@ -193,7 +201,7 @@ export class RecordingPlayer {
     const tick = (_now, meta) => {
       if (this.start !== null) {
         v.dataset.frameAt = String(Math.round(this.start + meta.mediaTime * 1000));
-        v.dataset.firstFrameAt ??= v.dataset.frameAt;
+        if (this.seeked) v.dataset.firstFrameAt ??= v.dataset.frameAt;
       }
       this.frameCallback = v.requestVideoFrameCallback(tick);
     };
@@ -205,6 +213,7 @@ export class RecordingPlayer {
     this.loads += 1;
     this.abort?.abort();
     this.start = null;
+    delete this.video.dataset.playbackStart;
     this.video.removeAttribute('src');
     this.video.load();
     if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);

@@ -47,6 +47,9 @@ export class Stage {
     const video = h('video', { class: 'playback', 'aria-label': `Recording of ${camera}`, dataset: { camera } });
     const note = h('p', { class: 'frame-note', role: 'status' });
     const frame = h('div', { class: 'frame' }, video, note);
+    video.addEventListener('loadedmetadata', () => {
+      if (video.videoWidth && video.videoHeight) frame.style.aspectRatio = `${video.videoWidth} / ${video.videoHeight}`;
+    });
     const pick = grid ? h('button', { type: 'button', class: 'tl-pick', 'aria-pressed': 'false' }, camera) : null;
     const tile = { camera, video, note, pick, primary: false, el: h('div', { class: 'tl-tile' }, frame, pick) };
     pick?.addEventListener('click', () => this.onSelect(camera));

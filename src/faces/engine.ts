@@ -59,7 +59,7 @@ export class FaceEngineError extends Error {
 
 export const DEFAULT_MIN_CONFIDENCE = 0.4;
 export const DEFAULT_MAX_QUEUE = 8;
-/** Larger crops are refused: the detector resizes to 512×512 anyway, the copy would only cost. */
+/** Larger images are refused: the detector shrinks its input to 416×416 (SSD: 512×512) anyway. */
 export const MAX_IMAGE_PIXELS = 4096 * 4096;
 
 const require = createRequire(import.meta.url);

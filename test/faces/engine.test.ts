@@ -92,6 +92,7 @@ test('requests beyond the queue bound are dropped at once with a "queue-full" er
       assert.ok(r.status === 'rejected' && r.reason instanceof FaceEngineError && r.reason.code === 'queue-full', String((r as PromiseRejectedResult).reason));
     }
     assert.equal((await small.detect(image)).length, 1, 'room again once the queue has drained');
+    assert.equal(image.data.byteLength, image.width * image.height * 3, 'the caller keeps its pixels: only a copy is transferred to the worker');
   } finally {
     await small.close();
   }

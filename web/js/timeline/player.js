@@ -35,8 +35,6 @@ export class RecordingPlayer {
       if (this.start !== null) this.onEnd(this.wallTime());
     });
     video.addEventListener('playing', () => this.onState('playing'));
-    // Frames presented before the seek completes still show the old position.
-    video.addEventListener('seeked', () => (this.seeked = true));
     video.addEventListener('pause', () => {
       if (!video.ended) this.onState('paused');
     });
@@ -122,7 +120,6 @@ export class RecordingPlayer {
 
   /** For whoever checks what is on screen: the instant asked for, and the frames shown since. */
   mark(at) {
-    this.seeked = false;
     delete this.video.dataset.frameAt;
     delete this.video.dataset.firstFrameAt;
     this.video.dataset.requestedAt = String(Math.round(at));
@@ -201,7 +198,8 @@ export class RecordingPlayer {
     const tick = (_now, meta) => {
       if (this.start !== null) {
         v.dataset.frameAt = String(Math.round(this.start + meta.mediaTime * 1000));
-        if (this.seeked) v.dataset.firstFrameAt ??= v.dataset.frameAt;
+        // A frame presented while a seek is under way still shows the old position.
+        if (!v.seeking) v.dataset.firstFrameAt ??= v.dataset.frameAt;
       }
       this.frameCallback = v.requestVideoFrameCallback(tick);
     };

@@ -1,10 +1,14 @@
 // Volet's minimal service worker: keeps the app shell available offline so the installed app opens
 // (and says Volet is unreachable) instead of showing the browser's error page. API calls, live
 // video and recordings are never cached. The notifications module's worker replaces this one.
-const CACHE = 'volet-shell-v1';
-const SHELL = ['/', '/index.html', '/app.css', '/js/app.js', '/js/api.js', '/js/ui.js', '/js/live.js', '/js/masks.js',
-  '/js/pages/auth.js', '/js/pages/live.js', '/js/pages/events.js', '/js/pages/status.js', '/js/pages/admin.js',
-  '/js/pages/account.js', '/manifest.webmanifest', '/icons/icon.svg', '/icons/icon-192.png'];
+const CACHE = 'volet-shell-v2';
+const SHELL = ['/', '/index.html', '/app.css', '/js/api.js', '/js/app.js', '/js/live.js',
+  '/js/masks.js', '/js/pages/account.js', '/js/pages/admin.js', '/js/pages/auth.js',
+  '/js/pages/events.js', '/js/pages/live.js', '/js/pages/notifications.js',
+  '/js/pages/residents.js', '/js/pages/status.js', '/js/pages/timeline.js', '/js/timeline/bar.js',
+  '/js/timeline/export.js', '/js/timeline/format.js', '/js/timeline/mp4-codecs.js',
+  '/js/timeline/player.js', '/js/timeline/stage.js', '/js/ui.js', '/manifest.webmanifest',
+  '/icons/icon.svg', '/icons/icon-192.png'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -20,14 +20,15 @@ const STRANGER = { image: '000000001000.jpg', x: 400, y: 190, width: 150, height
 const STRANGER_SIZE = { width: 150, height: 290 };
 
 /**
- * The stranger walks in, stands, leaves (his event ends by ~13 s); then alice walks in at 16 s.
- * Each stays fully in view for several seconds: the sampler checks a track about once a second.
+ * The stranger walks in, stands, leaves (his event ends by ~15 s); then alice walks in at 18 s.
+ * Each stays fully in view for five seconds: the sampler checks a track about once a second, and
+ * a loaded machine detects fewer frames.
  */
 const SCENE: SceneSpec = {
   name: 'stranger-then-resident',
   background: 'bedroom',
   description: 'an unknown person walks in and out, then an enrolled resident walks in',
-  seconds: 28,
+  seconds: 30,
   objects: [
     {
       name: 'stranger',
@@ -38,8 +39,8 @@ const SCENE: SceneSpec = {
       path: [
         { t: 1, x: -STRANGER_SIZE.width, y: H - STRANGER_SIZE.height - 14 },
         { t: 3, x: 150, y: H - STRANGER_SIZE.height - 14 },
-        { t: 6, x: 250, y: H - STRANGER_SIZE.height - 14 },
-        { t: 8, x: W, y: H - STRANGER_SIZE.height - 14 },
+        { t: 8, x: 250, y: H - STRANGER_SIZE.height - 14 },
+        { t: 10, x: W, y: H - STRANGER_SIZE.height - 14 },
       ],
     },
     {
@@ -49,10 +50,10 @@ const SCENE: SceneSpec = {
       crop: RESIDENT,
       size: RESIDENT_SIZE,
       path: [
-        { t: 16, x: -RESIDENT_SIZE.width, y: H - RESIDENT_SIZE.height - 14 },
-        { t: 18, x: 200, y: H - RESIDENT_SIZE.height - 14 },
-        { t: 23, x: 300, y: H - RESIDENT_SIZE.height - 14 },
-        { t: 25, x: W, y: H - RESIDENT_SIZE.height - 14 },
+        { t: 18, x: -RESIDENT_SIZE.width, y: H - RESIDENT_SIZE.height - 14 },
+        { t: 20, x: 200, y: H - RESIDENT_SIZE.height - 14 },
+        { t: 25, x: 300, y: H - RESIDENT_SIZE.height - 14 },
+        { t: 27, x: W, y: H - RESIDENT_SIZE.height - 14 },
       ],
     },
   ],

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { startVolet, type RunningVolet } from '../../src/app/start.ts';
 import { mainAndSub, personWalkClip } from '../support/clips.ts';
 import { startRtspCamera, type RtspCamera } from '../support/rtsp-camera.ts';
@@ -159,6 +160,11 @@ async function playedFrom(page: Page, selector: string, playMs = 1500): Promise<
   return played;
 }
 
+/** A screenshot for the README, as a palette PNG (a quarter of the bytes). */
+async function docsScreenshot(page: Page, name: string): Promise<void> {
+  await sharp(await page.screenshot()).png({ palette: true, quality: 90, effort: 8 }).toFile(join(repoRoot, 'docs/images', name));
+}
+
 function assertNear(actual: number, expected: number, toleranceMs: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= toleranceMs, `${what}: ${new Date(actual).toISOString()} is within ${toleranceMs} ms of ${new Date(expected).toISOString()} (off by ${actual - expected} ms)`);
 }
@@ -195,7 +201,7 @@ test('the timeline plays recorded footage from any instant, an event from its ma
   await waitFor('a minute of footage with a person event that has ended', async () => {
     const recorded = volet.storage.index.segmentTimes('porch', 0, Date.now());
     const seconds = recorded.reduce((sum, [a, b]) => sum + (b - a), 0) / 1000;
-    const startsInside = (ms: number) => recorded.some(([a, b]) => ms >= a + 1000 && ms < b);
+    const startsInside = (ms: number) => recorded.length > 0 && ms >= recorded[0][0] + 1000 && recorded.some(([a, b]) => ms >= a && ms < b);
     return seconds >= 60 && volet.storage.index.events({ camera: 'porch' }).some((e) => e.endMs !== null && startsInside(e.startMs));
   }, 240_000).catch((err: Error) => {
     const recorded = volet.storage.index.segmentTimes('porch', 0, Date.now()).length;
@@ -280,10 +286,14 @@ test('the timeline plays recorded footage from any instant, an event from its ma
     await page.locator('.tl-tip-img').waitFor();
     assert.ok(await page.locator('.tl-tip-img').evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0), 'the snapshot loaded');
     assert.match(await page.locator('.tl-tip-time').innerText(), /^\d\d:\d\d:\d\d$/);
-    await page.getByText('Keyboard shortcuts').click();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const hover = await barPoint(page, event.start);
+    await page.mouse.move(hover.x, hover.y);
+    await page.locator('.tl-tip-img').waitFor();
     await page.screenshot({ path: `${OUT}timeline-desktop.png` });
-    if (SCREENSHOTS) await page.screenshot({ path: join(repoRoot, 'docs/images/timeline-desktop.png') });
+    if (SCREENSHOTS) await docsScreenshot(page, 'timeline-desktop.png');
     await page.getByText('Keyboard shortcuts').click();
+    assert.match(await page.locator('.tl-help').innerText(), /Shift \+ ← \/ →\s+previous \/ next event/);
 
     // Both cameras at the same instant.
     await page.getByRole('button', { name: 'All cameras' }).click();
@@ -350,7 +360,7 @@ test('on a phone the page fits 390 px, and a touch drag on the bar scrubs and pl
     assertNear(played.requested, target, pxMs * 2 + 50, 'the drag ends on the instant under the finger');
     assertNear(played.firstFrame, played.requested, 1000, 'first frame shown after a touch drag');
     await page.screenshot({ path: `${OUT}timeline-phone.png` });
-    if (SCREENSHOTS) await page.screenshot({ path: join(repoRoot, 'docs/images/timeline-phone.png') });
+    if (SCREENSHOTS) await docsScreenshot(page, 'timeline-phone.png');
 
     // The day before has no footage; the next day button comes back to today's.
     await page.getByRole('button', { name: 'Previous day' }).tap();

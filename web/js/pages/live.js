@@ -168,6 +168,7 @@ export async function camera(main, { params: [name] }) {
         status,
         quality,
         canView ? h('a', { class: 'button', href: `#/events?camera=${cam.name}` }, 'Events') : null,
+        canView ? h('a', { class: 'button', href: `#/timeline?camera=${cam.name}` }, 'Timeline') : null,
         shutterSwitch,
       ),
       h('p', { class: 'hint' }, 'Boxes show what is being detected right now.'),

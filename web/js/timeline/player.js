@@ -76,6 +76,7 @@ export class RecordingPlayer {
       if (target >= b.start(i) && target < b.end(i) - 0.5) {
         this.mark(at);
         this.video.currentTime = target;
+        this.positioned = true;
         if (play) this.play();
         return;
       }
@@ -110,6 +111,7 @@ export class RecordingPlayer {
         await once(this.video, 'loadedmetadata');
         if (load !== this.loads) return;
         this.video.currentTime = offset;
+        this.positioned = true;
         if (play) this.play();
       }
     } catch (err) {
@@ -120,6 +122,7 @@ export class RecordingPlayer {
 
   /** For whoever checks what is on screen: the instant asked for, and the frames shown since. */
   mark(at) {
+    this.positioned = false;
     delete this.video.dataset.frameAt;
     delete this.video.dataset.firstFrameAt;
     this.video.dataset.requestedAt = String(Math.round(at));
@@ -160,6 +163,7 @@ export class RecordingPlayer {
     if (this.video.readyState < HTMLMediaElement.HAVE_METADATA) await metadata;
     if (load !== this.loads) return reader.cancel();
     this.video.currentTime = offset;
+    this.positioned = true;
     if (play) this.play();
     else this.onState('paused');
     for (;;) {
@@ -199,7 +203,7 @@ export class RecordingPlayer {
       if (this.start !== null) {
         v.dataset.frameAt = String(Math.round(this.start + meta.mediaTime * 1000));
         // A frame presented while a seek is under way still shows the old position.
-        if (!v.seeking) v.dataset.firstFrameAt ??= v.dataset.frameAt;
+        if (this.positioned && !v.seeking) v.dataset.firstFrameAt ??= v.dataset.frameAt;
       }
       this.frameCallback = v.requestVideoFrameCallback(tick);
     };

@@ -2,7 +2,7 @@ import type { EventBus, FaceResult } from '../events/bus.ts';
 import type { Box } from '../geometry/box.ts';
 import type { Logger } from '../log/logger.ts';
 import type { TrackObserver, TrackSighting } from '../pipeline/camera-pipeline.ts';
-import type { Yuv420Image } from '../pipeline/snapshot.ts';
+import { yuv420pToRgb, type Yuv420Image } from '../pipeline/snapshot.ts';
 import type { ResidentPresence, ResidentState } from '../privacy/types.ts';
 import type { FaceEngine, FaceImage } from './engine.ts';
 import type { GalleryEntry } from './enrolment.ts';
@@ -173,33 +173,8 @@ export function headCrop(frame: Yuv420Image, box: Box): FaceImage {
   const top = clamp(Math.floor(box.y - box.height * 0.05), 0, frame.height - 1);
   const right = clamp(Math.ceil(box.x + box.width + padX), left + 1, frame.width);
   const bottom = clamp(Math.ceil(box.y + box.height * 0.6), top + 1, frame.height);
-  return { data: yuvRegionToRgb(frame, left, top, right - left, bottom - top), width: right - left, height: bottom - top, channels: 3 };
-}
-
-/** BT.601 limited range, as src/pipeline/snapshot.ts converts whole frames. */
-function yuvRegionToRgb(frame: Yuv420Image, left: number, top: number, width: number, height: number): Buffer {
-  const { data, width: fw, height: fh } = frame;
-  const chromaWidth = Math.ceil(fw / 2);
-  const uOffset = fw * fh;
-  const vOffset = uOffset + chromaWidth * Math.ceil(fh / 2);
-  const rgb = Buffer.allocUnsafe(width * height * 3);
-  let out = 0;
-  for (let y = top; y < top + height; y++) {
-    const chromaRow = (y >> 1) * chromaWidth;
-    for (let x = left; x < left + width; x++) {
-      const c = 1.164 * (data[y * fw + x] - 16);
-      const u = data[uOffset + chromaRow + (x >> 1)] - 128;
-      const v = data[vOffset + chromaRow + (x >> 1)] - 128;
-      rgb[out++] = byte(c + 1.596 * v);
-      rgb[out++] = byte(c - 0.392 * u - 0.813 * v);
-      rgb[out++] = byte(c + 2.017 * u);
-    }
-  }
-  return rgb;
-}
-
-function byte(value: number): number {
-  return value < 0 ? 0 : value > 255 ? 255 : Math.round(value);
+  const region = { left, top, width: right - left, height: bottom - top };
+  return { data: yuv420pToRgb(frame, region), width: region.width, height: region.height, channels: 3 };
 }
 
 function clamp(value: number, min: number, max: number): number {

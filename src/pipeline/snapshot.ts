@@ -9,17 +9,25 @@ export interface Yuv420Image {
   height: number;
 }
 
-/** BT.601 limited-range yuv420p → packed RGB24 (what cameras send). */
-export function yuv420pToRgb(frame: Yuv420Image): Buffer {
+export interface PixelRegion {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** BT.601 limited-range yuv420p → packed RGB24 (what cameras send), of the whole frame or of a region of it. */
+export function yuv420pToRgb(frame: Yuv420Image, region: PixelRegion = { left: 0, top: 0, width: frame.width, height: frame.height }): Buffer {
   const { data, width, height } = frame;
+  const { left, top } = region;
   const chromaWidth = Math.ceil(width / 2);
   const uOffset = width * height;
   const vOffset = uOffset + chromaWidth * Math.ceil(height / 2);
-  const rgb = Buffer.allocUnsafe(width * height * 3);
+  const rgb = Buffer.allocUnsafe(region.width * region.height * 3);
   let out = 0;
-  for (let y = 0; y < height; y++) {
+  for (let y = top; y < top + region.height; y++) {
     const chromaRow = (y >> 1) * chromaWidth;
-    for (let x = 0; x < width; x++) {
+    for (let x = left; x < left + region.width; x++) {
       const c = 1.164 * (data[y * width + x] - 16);
       const u = data[uOffset + chromaRow + (x >> 1)] - 128;
       const v = data[vOffset + chromaRow + (x >> 1)] - 128;

@@ -119,12 +119,12 @@ export function recordSegments(url: string, opts: SegmentOptions): ffmpeg.Ffmpeg
   return command.output(opts.live).outputOptions(LIVE_MP4);
 }
 
-/** Live-view output: video as is, audio as mono AAC, fragmented MP4 (init once, then a fragment per keyframe or half second). */
+/** Live-view output: video as is, audio as mono AAC (the fast coder: ffmpeg's default two-loop search cost 1.8 % of a core per camera), fragmented MP4 (init once, then a fragment per keyframe or half second). */
 const LIVE_MP4 = [
   '-map', '0:v:0',
   '-map', '0:a:0?',
   '-c:v', 'copy',
-  '-c:a', 'aac', '-ac', '1', '-b:a', '48k',
+  '-c:a', 'aac', '-aac_coder', 'fast', '-ac', '1', '-b:a', '48k',
   '-f', 'mp4',
   '-movflags', 'frag_keyframe+empty_moov+default_base_moof',
   '-frag_duration', '500000',
@@ -158,7 +158,7 @@ export function remuxToFragmentedMp4(input: Readable): ffmpeg.FfmpegCommand {
       '-map', '0:v:0',
       '-map', '0:a:0?',
       '-c:v', 'copy',
-      '-c:a', 'aac', '-ac', '1', '-b:a', '48k',
+      '-c:a', 'aac', '-aac_coder', 'fast', '-ac', '1', '-b:a', '48k',
       '-avoid_negative_ts', 'disabled',
       '-f', 'mp4',
       '-movflags', 'frag_keyframe+empty_moov+default_base_moof',

@@ -5,7 +5,7 @@ import type { StorageIndex } from '../storage/storage-index.ts';
 import { decryptFileToBuffer } from '../vault/files.ts';
 import { VaultLockedError } from '../vault/errors.ts';
 import type { Vault } from '../vault/vault.ts';
-import type { ClipSource, EventFilter, RecordedEvent, RecordingsAccess, StorageUsage } from '../web/access.ts';
+import type { ClipSource, EventFilter, RecordedEvent, RecordingsAccess, StorageUsage } from './review.ts';
 import type { EventMetadata } from './event-recorder.ts';
 import { exportClip } from './export.ts';
 import { ExportQueue } from './export-queue.ts';

@@ -72,6 +72,8 @@ export class Recorder {
   private readonly files = new SegmentFiles();
   private watcher?: FSWatcher;
   private poller?: NodeJS.Timeout;
+  private running = false;
+  private turn: Promise<void> = Promise.resolve();
   /** Folder scans run one at a time, in order. */
   private scanning: Promise<void> = Promise.resolve();
   /** Encryption runs one segment at a time per camera, in order. */
@@ -119,8 +121,27 @@ export class Recorder {
     return join(this.opts.cacheDir, this.opts.camera);
   }
 
-  async start(): Promise<void> {
-    if (this.opts.mode === 'off') return;
+  /**
+   * Starts and stops run one after the other: a shutter that closes while the camera is still
+   * starting must not leave its ffmpeg or folder watch running.
+   */
+  start(): Promise<void> {
+    return this.inTurn(() => this.startNow());
+  }
+
+  stop(): Promise<void> {
+    return this.inTurn(() => this.stopNow());
+  }
+
+  private inTurn(step: () => Promise<void>): Promise<void> {
+    const next = this.turn.then(step, step);
+    this.turn = next.catch(() => {});
+    return next;
+  }
+
+  private async startNow(): Promise<void> {
+    if (this.opts.mode === 'off' || this.running) return;
+    this.running = true;
     this.progress.startedAt = Date.now();
     // Plaintext left in RAM by a crash is never stored later: its timing is unknown.
     await rm(this.cameraCache, { recursive: true, force: true });
@@ -134,7 +155,9 @@ export class Recorder {
     this.ffmpeg.start();
   }
 
-  async stop(): Promise<void> {
+  private async stopNow(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
     this.progress.startedAt = 0;
     this.unsubscribe();
     await this.ffmpeg.stop();

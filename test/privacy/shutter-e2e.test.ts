@@ -67,3 +67,30 @@ test('a closed shutter stops every ffmpeg of the camera, stores nothing and sees
     t.cleanup();
   }
 });
+
+test('a shutter flipped while the camera is still starting leaves no ffmpeg and no folder watch behind', async () => {
+  const { main } = await mainAndSub(personWalkClip, { emptySeconds: 1, walkSeconds: 2, tailSeconds: 1 }, { main: { width: 640, height: 360 } });
+  const camera = await startRtspCamera({ mounts: { '/main': main.path }, loop: true });
+  const t = tempVoletConfig(`cameras:\n  porch:\n    main: ${camera.url('/main')}\n    record: { mode: continuous }\n`);
+  await initTestVault(t.storageDir);
+  const volet = await startVolet(t.config, t.logger, { web: false });
+  const watches = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+  try {
+    await waitFor('recording', () => volet.recorders.get('porch')!.activity.startedAt > 0 && ffmpegChildren().length > 0, 30_000);
+    // open → close → open → close without waiting: each start and stop must happen in turn.
+    for (let i = 0; i < 3; i++) {
+      void volet.shutter.set('porch', 'closed', 'test');
+      void volet.shutter.set('porch', 'open', 'test');
+    }
+    await volet.shutter.set('porch', 'closed', 'test');
+    await waitFor('every ffmpeg of the closed camera gone', () => ffmpegChildren().length === 0, 10_000);
+    await sleep(1500);
+    assert.deepEqual(ffmpegChildren(), [], 'nothing started after the last close');
+    assert.equal(watches(), 0, 'no folder watch left running');
+    assert.equal(volet.recorders.get('porch')!.activity.startedAt, 0);
+  } finally {
+    await volet.stop();
+    await camera.stop();
+    t.cleanup();
+  }
+});

@@ -89,10 +89,13 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve());
-      running.kill('SIGKILL');
-    });
+    await within(
+      new Promise<void>((resolve) => {
+        running.once('exit', () => resolve());
+        running.kill('SIGKILL');
+      }),
+      'mosquitto to exit',
+    );
   };
   await launch();
   return {
@@ -164,11 +167,17 @@ export async function watch(url: string, auth: { username: string; password: str
   const client = connect(url, { ...auth, reconnectPeriod: 200, clientId: `watcher-${Math.random().toString(16).slice(2)}`, ...(extra.ca ? { ca: extra.ca } : {}) });
   const messages: Watcher['messages'] = [];
   client.on('message', (topic, payload, packet) => messages.push({ topic, payload, retain: packet.retain, at: Date.now() }));
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
+  await within(
+    new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    }),
+    `the test client to connect to ${url}`,
+  ).catch((err: unknown) => {
+    client.end(true);
+    throw err;
   });
-  await client.subscribeAsync(filters, { qos: 1 });
+  await within(client.subscribeAsync(filters, { qos: 1 }), `the test client to subscribe to ${filters.join(', ')}`);
   return {
     client,
     messages,
@@ -177,8 +186,17 @@ export async function watch(url: string, auth: { username: string; password: str
       return undefined;
     },
     async publish(topic, payload, retain = false) {
-      await client.publishAsync(topic, payload, { qos: 1, retain });
+      await within(client.publishAsync(topic, payload, { qos: 1, retain }), `the broker to acknowledge ${topic}`);
     },
-    close: () => client.endAsync(true),
+    close: () => within(client.endAsync(true), 'the test client to close').catch(() => undefined),
   };
+}
+
+/** A broker call that never answers fails the test with what it was waiting for, instead of hanging it. */
+function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

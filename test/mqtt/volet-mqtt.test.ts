@@ -1,32 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { startVolet } from '../../src/app/start.ts';
 import { AuditLog } from '../../src/web/audit.ts';
 import { personWalkClip } from '../support/clips.ts';
 import { startMosquitto, watch, type Watcher } from '../support/mosquitto.ts';
 import { startRtspCamera } from '../support/rtsp-camera.ts';
-import { initTestVault, tempVoletConfig, waitFor } from '../support/volet-fixture.ts';
+import { ffmpegChildren, initTestVault, tempVoletConfig, waitFor } from '../support/volet-fixture.ts';
 
 const USERS = { volet: 'volet broker password', ha: 'home assistant password', guest: 'read only password' };
 // Volet may use its own namespace and the discovery prefix; Home Assistant everything; the guest only reads.
 const ACL = ['user volet', 'topic readwrite volet/#', 'topic readwrite homeassistant/#', 'user ha', 'topic readwrite #', 'user guest', 'topic read volet/#'];
 
-/** ffmpeg processes started by this test process. */
-function ffmpegChildren(): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return ppid === process.pid && stat.includes('(ffmpeg)');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seen = (ha: Watcher, topic: string, payload: string, after = 0) =>

@@ -1,26 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { startVolet } from '../../src/app/start.ts';
 import { mainAndSub, personWalkClip } from '../support/clips.ts';
 import { startRtspCamera } from '../support/rtsp-camera.ts';
-import { filesUnder, initTestVault, tempVoletConfig, waitFor } from '../support/volet-fixture.ts';
+import { ffmpegChildren, filesUnder, initTestVault, tempVoletConfig, waitFor } from '../support/volet-fixture.ts';
 
-/** ffmpeg processes started by this test process. */
-function ffmpegChildren(): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return ppid === process.pid && stat.includes('(ffmpeg)');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

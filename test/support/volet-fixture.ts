@@ -107,3 +107,19 @@ export function scanForPlaintext(dir: string, extraStrings: string[] = []): { fi
     .map((file) => ({ file, markers: plaintextMarkersIn(readFileSync(file), extraStrings) }))
     .filter((r) => r.markers.length > 0);
 }
+
+/** ffmpeg processes started by this test process. */
+export function ffmpegChildren(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return ppid === process.pid && stat.includes('(ffmpeg)');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

@@ -43,11 +43,12 @@ interface TrackFaces {
 const TIMEOUT_CHECK_MS = 30_000;
 
 /**
- * Face recognition on person tracks: for the sightings the sampler lets through, the upper part of
- * the person box is cut from the frame and given to the engine; each face is matched with the
- * gallery (enrolled residents, in RAM only while the vault is unlocked). The track's event ends
- * with the resident, "unknown face" or "not checked: vault locked". A resident recognised on an
- * entrance camera is reported home; a recognition after being away is an arrival on the bus.
+ * Face recognition on person events (tracks that passed the event gate, so never a face on a poster
+ * or a statue): for the sightings the sampler lets through, the upper part of the person box is cut
+ * from the frame and given to the engine; each face is matched with the gallery (enrolled
+ * residents, in RAM only while the vault is unlocked). The event ends with the resident, "unknown
+ * face" or "not checked: vault locked". A resident recognised on an entrance camera is reported
+ * home; a recognition after being away is an arrival on the bus.
  */
 export class FaceRecognizer implements TrackObserver {
   private readonly tracks = new Map<string, TrackFaces>();

@@ -43,7 +43,7 @@ export interface CameraPipelineOptions {
   observer?: TrackObserver;
 }
 
-/** A confirmed track detected in a frame. `frame.data` is the camera's buffer: reused once `seen` returns. */
+/** An event's track detected in a frame. `frame.data` is the camera's buffer: reused once `seen` returns. */
 export interface TrackSighting {
   camera: string;
   trackId: string;
@@ -54,7 +54,10 @@ export interface TrackSighting {
 }
 
 export interface TrackObserver {
-  /** Called synchronously for every confirmed track detected in a frame. */
+  /**
+   * Called synchronously for every track that is an event (it passed the event gate), in each frame
+   * it is detected in: a face on a statue or a poster is never looked at.
+   */
   seen(sighting: TrackSighting): void;
   /** The track ended: what to add to its event (awaited with the snapshot; undefined for a track that made no event). */
   ended(trackId: string): Promise<Pick<ObjectEvent, 'face'> | undefined>;
@@ -164,8 +167,9 @@ export class CameraPipeline {
       });
     const update = this.tracker.update(wanted, frame.timestamp);
     this.keepBestViews(update, frame);
-    this.showObserver(update, frame);
-    this.publish(this.gate.update(update, motion), update);
+    const events = this.gate.update(update, motion);
+    this.showObserver(events, frame);
+    this.publish(events, update);
   }
 
   /** Every confirmed track's best view so far, kept until it ends (an event's snapshot comes from it). */

@@ -37,4 +37,8 @@ test('walking past the statue makes one person event while the person is in view
   const [{ event }] = personEvents;
   assert.ok(event.start >= person.inView.start && event.emittedAt < person.inView.end, `the event starts while the person is in view (${person.inView.start}–${person.inView.end} s): ${describe}`);
   assert.deepEqual(judged.events.filter((j) => j.verdict === 'false'), [], `no other event: ${describe}`);
+  const eventIds = new Set(play.events.map((e) => e.id));
+  const notEvents = [...play.observed].filter(([id]) => !eventIds.has(id));
+  assert.deepEqual(notEvents, [], 'face recognition is shown events only, never the statue');
+  assert.ok(play.observed.has(event.id), 'the person event is shown to face recognition');
 });

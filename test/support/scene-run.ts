@@ -40,6 +40,8 @@ export interface PlayedEvent {
 export interface ScenePlay {
   scene: EvalScene;
   events: PlayedEvent[];
+  /** The tracks the pipeline showed its observer (face recognition's view), by id, with their label. */
+  observed: Map<string, string>;
   framesRead: number;
   framesDropped: number;
   wallSeconds: number;
@@ -74,6 +76,7 @@ export class ScenePlayer {
     if (!camera) throw new Error(`scene "${scene.name}" is not one of the player's cameras`);
     const bus = new EventBus();
     const input = this.detector.inputSizeFor(camera.detect.width, camera.detect.height);
+    const observed = new Map<string, string>();
     const pipeline = new CameraPipeline({
       name: scene.name,
       camera,
@@ -82,6 +85,12 @@ export class ScenePlayer {
       regionMinSide: Math.max(input.width, input.height),
       bus,
       logger: this.logger,
+      observer: {
+        seen: (sighting) => {
+          if (collecting) observed.set(sighting.trackId, sighting.label);
+        },
+        ended: async () => undefined,
+      },
     });
     const fps = camera.detect.fps;
     const totalFrames = Math.round(scene.seconds * fps);
@@ -129,7 +138,7 @@ export class ScenePlayer {
       await pipeline.stop();
     }
     const { framesDropped } = pipeline.supervisor.status;
-    return { scene, events: [...events.values()], framesRead: clock.frames, framesDropped, wallSeconds: (Date.now() - began) / 1000 };
+    return { scene, events: [...events.values()], observed, framesRead: clock.frames, framesDropped, wallSeconds: (Date.now() - began) / 1000 };
   }
 
   async close(): Promise<void> {

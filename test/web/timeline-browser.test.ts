@@ -95,21 +95,45 @@ async function view(page: Page): Promise<{ from: number; to: number }> {
 }
 
 /**
- * The x on screen of wall-clock `ms` on the bar, from the view window the bar publishes; a
- * sideways wheel moves the view first when `ms` is near its edges.
+ * Where wall-clock `ms` is on the bar, relative to the bar's padding box (Playwright's `position`,
+ * so a click lands there even when the page scrolls or reflows in between); a sideways wheel
+ * moves the view first when `ms` is near its edges.
  */
-async function barPoint(page: Page, ms: number, height = 0.85): Promise<{ x: number; y: number }> {
-  const box = (await page.locator('.tl-surface').boundingBox())!;
+async function barPosition(page: Page, ms: number, height = 0.85): Promise<{ x: number; y: number }> {
+  const surface = page.locator('.tl-surface');
   let { from, to } = await view(page);
   const margin = (to - from) * 0.1;
   if (ms < from + margin || ms > to - margin) {
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const box = (await surface.boundingBox())!;
+    await surface.hover();
     await page.mouse.wheel(((ms - (from + to) / 2) / (to - from)) * box.width, 0);
     await page.waitForFunction((old) => Number(document.querySelector<HTMLElement>('.tl-surface')!.dataset.from) !== old, from);
     ({ from, to } = await view(page));
   }
   assert.ok(ms > from && ms < to, `${ms} is on the bar (${from}–${to})`);
-  return { x: box.x + ((ms - from) / (to - from)) * box.width, y: box.y + box.height * height };
+  const size = await surface.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return { width: r.width, height: r.height, left: el.clientLeft, top: el.clientTop };
+  });
+  return { x: ((ms - from) / (to - from)) * size.width - size.left, y: size.height * height - size.top };
+}
+
+/** Clicks the bar at wall-clock `ms`. */
+async function clickBar(page: Page, ms: number): Promise<void> {
+  await page.locator('.tl-surface').click({ position: await barPosition(page, ms) });
+}
+
+/** Moves the mouse over the bar at wall-clock `ms`. */
+async function hoverBar(page: Page, ms: number): Promise<void> {
+  await page.locator('.tl-surface').hover({ position: await barPosition(page, ms) });
+}
+
+/** The point on screen of wall-clock `ms` on the bar, for drags (the page must hold still). */
+async function barPoint(page: Page, ms: number, height = 0.85): Promise<{ x: number; y: number }> {
+  const position = await barPosition(page, ms, height);
+  const box = (await page.locator('.tl-surface').boundingBox())!;
+  const border = await page.locator('.tl-surface').evaluate((el) => ({ left: el.clientLeft, top: el.clientTop }));
+  return { x: box.x + border.left + position.x, y: box.y + border.top + position.y };
 }
 
 async function zoomTo(page: Page, spanMs: number): Promise<void> {
@@ -220,8 +244,7 @@ test('the timeline plays recorded footage from any instant, an event from its ma
     // Inside a segment: 60 % of the way through one, away from its keyframe.
     const inside = segments[Math.floor(segments.length / 3)];
     const insideTarget = inside.startMs + 0.6 * (inside.endMs - inside.startMs);
-    const p1 = await barPoint(page, insideTarget);
-    await page.mouse.click(p1.x, p1.y);
+    await clickBar(page, insideTarget);
     const a = await playedFrom(page, 'video.playback');
     assertNear(a.requested, insideTarget, 500, 'the click asks for the instant under the pointer');
     assertNear(a.firstFrame, a.requested, 1000, 'first frame shown after seeking inside a segment');
@@ -229,8 +252,7 @@ test('the timeline plays recorded footage from any instant, an event from its ma
 
     // Across a boundary: half a second before one segment ends, played on into the next.
     const boundary = segments[Math.floor((segments.length * 2) / 3)].endMs;
-    const p2 = await barPoint(page, boundary - 500);
-    await page.mouse.click(p2.x, p2.y);
+    await clickBar(page, boundary - 500);
     const b = await playedFrom(page, 'video.playback', 2500);
     assertNear(b.requested, boundary - 500, 500, 'the click asks for the instant under the pointer');
     assertNear(b.firstFrame, b.requested, 1000, 'first frame shown before a segment boundary');
@@ -241,8 +263,7 @@ test('the timeline plays recorded footage from any instant, an event from its ma
     const event = porch.events.find((e) => e.end !== undefined && recorded(e.start))!;
     assert.ok(event, 'the timeline lists an event inside recorded time');
     // Markers a few seconds apart overlap at 5 min: the wheel zooms in around the pointer.
-    const around = await barPoint(page, event.start);
-    await page.mouse.move(around.x, around.y);
+    await hoverBar(page, event.start);
     for (let i = 0; i < 8; i++) await page.mouse.wheel(0, -100);
     await page.waitForFunction(() => {
       const s = document.querySelector<HTMLElement>('.tl-surface')!.dataset;
@@ -281,14 +302,12 @@ test('the timeline plays recorded footage from any instant, an event from its ma
 
     // Scrubbing over an event shows its time and its snapshot.
     await page.keyboard.press('Shift+ArrowLeft');
-    const onEvent = await barPoint(page, event.start);
-    await page.mouse.move(onEvent.x, onEvent.y);
+    await hoverBar(page, event.start);
     await page.locator('.tl-tip-img').waitFor();
     assert.ok(await page.locator('.tl-tip-img').evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0), 'the snapshot loaded');
     assert.match(await page.locator('.tl-tip-time').innerText(), /^\d\d:\d\d:\d\d$/);
     await page.evaluate(() => window.scrollTo(0, 0));
-    const hover = await barPoint(page, event.start);
-    await page.mouse.move(hover.x, hover.y);
+    await hoverBar(page, event.start);
     await page.locator('.tl-tip-img').waitFor();
     await page.screenshot({ path: `${OUT}timeline-desktop.png` });
     if (SCREENSHOTS) await docsScreenshot(page, 'timeline-desktop.png');
@@ -298,8 +317,7 @@ test('the timeline plays recorded footage from any instant, an event from its ma
     // Both cameras at the same instant.
     await page.getByRole('button', { name: 'All cameras' }).click();
     await page.locator('video.playback[data-camera="garden"][data-playback-start]').waitFor({ state: 'attached', timeout: 30_000 });
-    const p3 = await barPoint(page, insideTarget);
-    await page.mouse.click(p3.x, p3.y);
+    await clickBar(page, insideTarget);
     const [pPorch, pGarden] = [await playedFrom(page, 'video.playback[data-camera="porch"]'), await playedFrom(page, 'video.playback[data-camera="garden"]')];
     assert.equal(pGarden.requested, pPorch.requested, 'both cameras were asked for the same instant');
     assertNear(pGarden.firstFrame, pPorch.requested, 1000, 'garden shows the instant');

@@ -455,7 +455,23 @@ export const configSchema = z.strictObject({
   mqtt: mqttSchema,
   faces: facesSchema,
   log: logSchema,
+}).superRefine((config, ctx) => {
+  const cameras = Object.keys(config.cameras);
+  const references: Array<[path: Array<string | number>, names: readonly string[]]> = [
+    [['mqtt', 'snapshots'], config.mqtt.snapshots],
+    [['faces', 'entranceCameras'], config.faces.entranceCameras],
+  ];
+  for (const [path, names] of references) {
+    names.forEach((name, i) => {
+      if (!cameras.includes(name)) ctx.addIssue({ code: 'custom', path: [...path, i], message: unknownCamera(name, cameras) });
+    });
+  }
 });
+
+/** The error for a camera name that is not one of `cameras`. */
+export function unknownCamera(name: string, cameras: readonly string[]): string {
+  return `unknown camera "${name}" (${cameras.length > 0 ? `configured cameras: ${cameras.join(', ')}` : 'no camera is configured'})`;
+}
 
 export type VoletConfig = z.infer<typeof configSchema>;
 export type CameraConfig = z.infer<typeof cameraSchema>;

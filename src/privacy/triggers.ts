@@ -1,4 +1,4 @@
-import type { VoletConfig } from '../config/schema.ts';
+import { unknownCamera, type VoletConfig } from '../config/schema.ts';
 
 export type PrivacyConfig = VoletConfig['privacy'];
 
@@ -37,15 +37,14 @@ export function cameraTriggers(privacy: PrivacyConfig, camera: string): CameraTr
 export function privacyProblems(privacy: PrivacyConfig, cameras: readonly string[]): string[] {
   const problems: string[] = [];
   const known = new Set(cameras);
-  const hint = cameras.length > 0 ? `configured cameras: ${cameras.join(', ')}` : 'no camera is configured';
   const check = (path: string, names: readonly string[] | undefined) => {
-    for (const name of names ?? []) if (!known.has(name)) problems.push(`${path}: unknown camera "${name}" (${hint})`);
+    for (const name of names ?? []) if (!known.has(name)) problems.push(`${path}: ${unknownCamera(name, cameras)}`);
   };
   check('privacy.presence.cameras', privacy.presence.cameras);
   check('privacy.intrusion.cameras', privacy.intrusion.cameras);
   privacy.schedules.forEach((s, i) => check(`privacy.schedules[${i}].cameras`, s.cameras));
   for (const name of Object.keys(privacy.cameras)) {
-    if (!known.has(name)) problems.push(`privacy.cameras.${name}: unknown camera "${name}" (${hint})`);
+    if (!known.has(name)) problems.push(`privacy.cameras.${name}: ${unknownCamera(name, cameras)}`);
   }
   const owners = new Map<string, string>();
   const claim = (token: string, path: string) => {

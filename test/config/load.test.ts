@@ -52,6 +52,18 @@ test('a missing required field, a wrong type and a bad enum are all reported at 
   assert.ok(problems.some((p) => p.startsWith('cameras.porch.record.mode: must be one of')), problems.join('\n'));
 });
 
+test('camera names given outside cameras must be configured cameras, each error at its index', () => {
+  const problems = problemsOf(
+    'cameras:\n  porch: { main: rtsp://cam/main }\n  garden: { main: rtsp://cam/g }\n' +
+      'mqtt: { url: mqtt://broker:1883, snapshots: [porch, gardn] }\nfaces: { enabled: true, entranceCameras: [frontdoor] }\n',
+  );
+  assert.deepEqual(problems, [
+    'mqtt.snapshots[1]: unknown camera "gardn" (configured cameras: porch, garden)',
+    'faces.entranceCameras[0]: unknown camera "frontdoor" (configured cameras: porch, garden)',
+  ]);
+  assert.deepEqual(problemsOf('faces: { entranceCameras: [door] }\n'), ['faces.entranceCameras[0]: unknown camera "door" (no camera is configured)']);
+});
+
 test('a stream URL must be RTSP (or a local file for testing)', () => {
   const problems = problemsOf('cameras:\n  porch:\n    main: http://cam/main\n');
   assert.deepEqual(problems, ['cameras.porch.main: must be an rtsp://, rtsps:// or file:/// URL']);

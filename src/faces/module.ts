@@ -9,6 +9,7 @@ import { FaceFiles } from './face-files.ts';
 import { FaceRecognizer } from './recognizer.ts';
 import type { ResidentRepository } from './residents.ts';
 import { FaceSampler } from './sampler.ts';
+import { supervisedFaceEngine } from './supervised-engine.ts';
 
 export interface FacesModuleDeps {
   config: Pick<VoletConfig, 'faces' | 'privacy'>;
@@ -56,7 +57,7 @@ export class FacesModule implements TrackObserver {
     const { config, bus, logger, presence } = this.deps;
     if (!config.faces.enabled) return;
     const started = Date.now();
-    this.engine = await createFaceEngine();
+    this.engine = await supervisedFaceEngine(() => createFaceEngine(), logger);
     logger.info({ ms: Date.now() - started }, 'faces: engine loaded');
     // Presence knows residents by their privacy.residents key; a face resident matches it whatever the case.
     const presenceName = (name: string) => Object.keys(config.privacy.residents).find((key) => key.toLowerCase() === name.toLowerCase());

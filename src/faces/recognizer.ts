@@ -114,7 +114,9 @@ export class FaceRecognizer implements TrackObserver {
       faces = await this.opts.engine.detect(image);
       this.opts.logger.debug({ camera: sighting.camera, event: sighting.trackId, faces: faces.length, ms: Date.now() - started }, 'faces: checked');
     } catch (err) {
-      if ((err as { code?: string }).code === 'queue-full') return; // busy: the sampler will offer this track again
+      const code = (err as { code?: string }).code;
+      // Busy, or a new worker starting (the engine logged why): the sampler offers this track again.
+      if (code === 'queue-full' || code === 'worker-stopped') return;
       throw err;
     }
     if (track.result?.resident) return;

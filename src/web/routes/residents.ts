@@ -52,6 +52,10 @@ export function residentRoutes(deps: ResidentRouteDeps): (guards: RouteGuards) =
         const name = (err as Error).name;
         if (name === 'FaceInputError') throw new ApiError(400, 'invalid_request', (err as Error).message);
         if (name === 'FacesDisabledError') throw new ApiError(409, 'faces_disabled', (err as Error).message);
+        const code = (err as { code?: string }).code;
+        if (name === 'FaceEngineError' && (code === 'queue-full' || code === 'worker-stopped')) {
+          throw new ApiError(503, 'faces_busy', 'Face recognition is busy or restarting: try again in a minute.', { 'Retry-After': '30' });
+        }
         throw err;
       }
     };

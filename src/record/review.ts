@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ObjectEvent } from '../events/bus.ts';
 import type { Box } from '../geometry/box.ts';
 import type { ExportJob } from './export-queue.ts';
 import type { Timeline } from './timeline.ts';
@@ -24,17 +25,9 @@ export interface EventFilter {
   before?: number;
 }
 
-export interface RecordedEvent {
-  id: string;
-  camera: string;
-  label: string;
-  score: number;
-  start: number;
-  end?: number;
-  zones: string[];
+/** A stored event as the viewer lists it: the bus's event (its box only when known) and what is kept of it. */
+export interface RecordedEvent extends Omit<ObjectEvent, 'box'> {
   box?: Box;
-  /** Face recognition's result: a resident id, an unknown face, or not checked (vault locked). */
-  face?: { resident?: string; unknown?: boolean; unchecked?: 'vault locked' };
   kept: boolean;
   hasClip: boolean;
   hasSnapshot: boolean;

@@ -16,6 +16,8 @@ export interface MqttStatus {
   since: number;
   /** Successful connections so far (the first one and each reconnect). */
   connects: number;
+  /** Events dropped because the broker stopped acknowledging (or the queue for it was full). */
+  droppedEvents: number;
 }
 
 export interface MqttConnectionOptions {
@@ -30,19 +32,26 @@ export interface MqttConnectionOptions {
   availabilityTopic: string;
   logger: Logger;
   backoff?: { firstMs: number; maxMs: number };
-  /** Events kept while the broker is away (oldest dropped first). */
+  /**
+   * Events kept while the broker is away (oldest dropped first), and events sent but not yet
+   * acknowledged while it is connected (newer events dropped). Default 100.
+   */
   maxQueuedEvents?: number;
 }
 
 type Payload = string | Buffer;
 const REFUSED_CREDENTIALS = new Set([4, 5, 134, 135]);
 const DEFAULT_BACKOFF = { firstMs: 1000, maxMs: 60_000 };
+/** Bytes of events sent but not yet acknowledged beyond which events are dropped: snapshots are large. */
+const MAX_UNACKED_BYTES = 8 * 1024 * 1024;
 
 /**
  * One connection to the user's broker that never makes its callers wait: publishing is
  * fire-and-forget. Retained states are remembered (latest per topic) and republished on every
  * connect, so a broker that restarts or was down loses nothing that matters; events published while
- * it is away wait in a small bounded queue. Reconnects with exponential backoff.
+ * it is away wait in a small bounded queue, and a broker that hangs (connected, reading nothing)
+ * holds a bounded number of bytes: newer events are dropped until it acknowledges again.
+ * Reconnects with exponential backoff.
  */
 /** `message`: topic, payload, and whether the broker delivered it as a retained message. */
 export class MqttConnection extends EventEmitter<{ connect: []; message: [string, Buffer, boolean] }> {
@@ -54,11 +63,13 @@ export class MqttConnection extends EventEmitter<{ connect: []; message: [string
   private retryTimer?: NodeJS.Timeout;
   private stopping = false;
   private loggedError?: string;
+  private readonly unacked = { messages: 0, bytes: 0 };
+  private dropping = false;
 
   constructor(private readonly opts: MqttConnectionOptions) {
     super();
     const url = new URL(opts.url);
-    this.current = { state: 'stopped', broker: `${url.protocol}//${url.host}`, since: Date.now(), connects: 0 };
+    this.current = { state: 'stopped', broker: `${url.protocol}//${url.host}`, since: Date.now(), connects: 0, droppedEvents: 0 };
   }
 
   status(): MqttStatus {
@@ -116,10 +127,30 @@ export class MqttConnection extends EventEmitter<{ connect: []; message: [string
 
   /** An event: not retained; kept in a bounded queue while the broker is away. */
   publishEvent(topic: string, payload: Payload): void {
-    if (this.connected) return this.send(topic, payload, false, 1);
+    if (this.connected) return this.sendEvent(topic, payload);
     this.queued.push({ topic, payload });
-    const max = this.opts.maxQueuedEvents ?? 100;
-    if (this.queued.length > max) this.queued.splice(0, this.queued.length - max);
+    const excess = this.queued.length - this.maxEvents;
+    if (excess > 0) {
+      this.queued.splice(0, excess);
+      this.current.droppedEvents += excess;
+    }
+  }
+
+  private get maxEvents(): number {
+    return this.opts.maxQueuedEvents ?? 100;
+  }
+
+  /** Sends an event unless the broker is behind on what it was sent already. */
+  private sendEvent(topic: string, payload: Payload): void {
+    const full = this.unacked.messages >= this.maxEvents || this.unacked.bytes + Buffer.byteLength(payload) > MAX_UNACKED_BYTES;
+    if (!full) return this.send(topic, payload, false, 1);
+    this.current.droppedEvents += 1;
+    if (this.dropping) return;
+    this.dropping = true;
+    this.opts.logger.warn(
+      { broker: this.current.broker, unacknowledged: this.unacked.messages, bytes: this.unacked.bytes },
+      'MQTT broker is not acknowledging what it was sent; new events are dropped until it catches up',
+    );
   }
 
   subscribe(filters: string | string[]): Promise<void> {
@@ -163,8 +194,22 @@ export class MqttConnection extends EventEmitter<{ connect: []; message: [string
   }
 
   private send(topic: string, payload: Payload, retain: boolean, qos: 0 | 1 = 0): void {
-    this.client?.publish(topic, payload, { qos, retain }, (err) => {
+    const client = this.client;
+    if (!client) return;
+    // QoS 1 messages are counted until their PUBACK (mqtt.js resends them after a reconnect, or
+    // fails them when the client ends). QoS 0 ones (retained states, one per topic) leave with the socket.
+    const bytes = qos === 1 ? Buffer.byteLength(payload) : 0;
+    const counted = qos === 1 ? 1 : 0;
+    this.unacked.messages += counted;
+    this.unacked.bytes += bytes;
+    client.publish(topic, payload, { qos, retain }, (err) => {
+      this.unacked.messages -= counted;
+      this.unacked.bytes -= bytes;
       if (err && !this.stopping) this.opts.logger.debug({ topic, err: err.message }, 'MQTT publish failed');
+      if (this.dropping && this.unacked.messages === 0) {
+        this.dropping = false;
+        this.opts.logger.info({ broker: this.current.broker, droppedEvents: this.current.droppedEvents }, 'MQTT broker caught up; events flow again');
+      }
     });
   }
 
@@ -176,7 +221,7 @@ export class MqttConnection extends EventEmitter<{ connect: []; message: [string
     this.setState('connected');
     this.send(this.opts.availabilityTopic, 'online', true, 1);
     for (const [topic, payload] of this.retained) this.send(topic, payload, true);
-    for (const { topic, payload } of this.queued.splice(0)) this.send(topic, payload, false, 1);
+    for (const { topic, payload } of this.queued.splice(0)) this.sendEvent(topic, payload);
     this.emit('connect');
   }
 

@@ -68,6 +68,56 @@ test('states are retained and republished after the broker restarts; events queu
   }
 });
 
+test('a hung broker holds a bounded number of events: newer ones are dropped with one warning, and flow again once it answers', async () => {
+  const broker = await startMosquitto({ users: USERS, acl: ACL });
+  const { logger, lines } = capturedLogger();
+  const connection = new MqttConnection({
+    url: broker.url,
+    username: 'volet',
+    password: USERS.volet,
+    clientId: 'volet-hung',
+    keepaliveSeconds: 30,
+    availabilityTopic: 'volet/h/availability',
+    logger,
+    maxQueuedEvents: 20,
+  });
+  const ha = await watch(broker.url, { username: 'ha', password: USERS.ha }, ['volet/#']);
+  try {
+    connection.start();
+    await waitFor('online', () => ha.last('volet/h/availability') === 'online', 5000);
+    const snapshot = Buffer.alloc(64 * 1024, 7);
+    const publish = async (name: string) => {
+      for (let n = 1; n <= 50; n++) {
+        connection.publishEvent('volet/h/events', n % 10 === 0 ? snapshot : `${name} ${n}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await publish('healthy');
+    await waitFor('the events of a broker that answers', () => ha.messages.filter((m) => m.topic === 'volet/h/events').length === 50, 5000);
+    assert.equal(connection.status().droppedEvents, 0, 'a broker that answers gets every event');
+
+    broker.freeze();
+    await publish('hung');
+    assert.equal(connection.status().droppedEvents, 30, 'beyond 20 unacknowledged events, the newer ones are dropped');
+    const warnings = lines.filter((l) => String(l.msg).startsWith('MQTT broker is not acknowledging'));
+    assert.equal(warnings.length, 1, 'one warning, not one per event');
+
+    broker.thaw();
+    await waitFor('the broker to catch up', () => lines.some((l) => String(l.msg).startsWith('MQTT broker caught up')), 10_000);
+    connection.publishEvent('volet/h/events', 'after');
+    await waitFor('an event after the broker answered again', () => ha.last('volet/h/events') === 'after', 5000);
+    const received = ha.messages.filter((m) => m.topic === 'volet/h/events').map((m) => m.payload.toString()).slice(50);
+    assert.deepEqual(received.slice(0, 3), ['hung 1', 'hung 2', 'hung 3'], 'the events sent before the limit arrive, in order');
+    assert.equal(received.length, 21);
+    assert.equal(connection.status().state, 'connected', 'the connection itself was kept');
+  } finally {
+    broker.thaw();
+    await connection.stop();
+    await ha.close();
+    await broker.stop();
+  }
+});
+
 test('the last will marks the box offline when Volet vanishes without saying so', async () => {
   const broker = await startMosquitto({ users: USERS, acl: ACL });
   const { logger } = capturedLogger();

@@ -32,6 +32,9 @@ export interface Mosquitto {
   kill(): Promise<void>;
   /** Starts it again on the same ports after kill(). */
   restart(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing is read or acknowledged (a hung broker); thaw() resumes it. */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
   log(): string;
 }
@@ -106,6 +109,8 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     caPath,
     kill: killNow,
     restart: launch,
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
     async stop() {
       await killNow();
       rmSync(dir, { recursive: true, force: true });

@@ -13,23 +13,26 @@ import { measureTree, percentile, processTree } from './proc-usage.ts';
 const FPS = 5;
 const WARMUP_S = 8;
 
-/** `npm run bench -- pipeline [--cameras 1,4,8] [--seconds 30] [--latency-cameras 4] [--latency-seconds 70]` */
+/** `npm run bench -- pipeline [--cameras 1,4,8|none] [--seconds 30] [--latency-cameras 4] [--latency-seconds 70]` */
 export async function benchPipeline(args: string[]): Promise<void> {
   const opt = (name: string, fallback: string) => {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : fallback;
   };
-  const counts = opt('cameras', '1,4,8').split(',').map(Number);
+  const cameraList = opt('cameras', '1,4,8');
+  const counts = cameraList === 'none' ? [] : cameraList.split(',').map(Number);
   const seconds = Number(opt('seconds', '30'));
   const models = join(import.meta.dirname, '../../shared/models');
   const idle = await mainAndSub(staticClip, { seconds: 10, audio: true }, { main: { fps: 15 }, sub: { fps: 15 } });
   const walk = await mainAndSub(personWalkClip, { emptySeconds: 3, walkSeconds: 4, tailSeconds: 7 }, { main: { fps: 15 }, sub: { fps: 15 } });
 
-  process.stdout.write(`Idle scene, 1920×1080 main + 640×360 sub at 15 fps, detect at ${FPS} fps, record mode events. ${seconds} s windows after ${WARMUP_S} s warm-up.\n\n`);
-  process.stdout.write(
-    '| cameras | RTSP sessions per camera | Volet CPU % | floor CPU % | ratio | Volet RSS MB | per camera MB | Volet PSS MB | Node MB | ffmpeg MB each | frames read | dropped |\n' +
-      '|---|---|---|---|---|---|---|---|---|---|---|---|\n',
-  );
+  if (counts.length > 0) {
+    process.stdout.write(`Idle scene, 1920×1080 main + 640×360 sub at 15 fps, detect at ${FPS} fps, record mode events. ${seconds} s windows after ${WARMUP_S} s warm-up.\n\n`);
+    process.stdout.write(
+      '| cameras | RTSP sessions per camera | Volet CPU % | floor CPU % | ratio | Volet RSS MB | per camera MB | Volet PSS MB | Node MB | ffmpeg MB each | frames read | dropped |\n' +
+        '|---|---|---|---|---|---|---|---|---|---|---|---|\n',
+    );
+  }
   for (const n of counts) {
     const camera = await startRtspCamera({ mounts: mountsFor(n, idle.main.path, idle.sub.path), loop: true });
     try {

@@ -45,28 +45,41 @@ export class EventGate {
 
   /** `motion`: boxes of the frame the detections came from; null when motion is unknown (calibrating). */
   update(update: TrackerUpdate, motion: readonly Box[] | null): TrackerUpdate {
+    const tracked = [...update.active, ...update.tentative];
+    // A track is judged from its first sighting: motion seen while it was tentative counts.
+    for (const track of update.tentative) this.observe(track, this.candidate(track), motion, tracked);
     const started: Track[] = [];
     const updated: Track[] = [];
     for (const track of [...update.started, ...update.updated]) {
-      let candidate = this.candidates.get(track.id);
-      if (!candidate) this.candidates.set(track.id, (candidate = { moved: false, ownMotionHits: 0, event: false }));
+      const candidate = this.candidate(track);
       if (candidate.event) {
         updated.push(track);
         continue;
       }
-      candidate.moved ||= hasMoved(track);
-      if (motion && hasOwnMotion(track, motion, update.active, this.ownMotionShare)) candidate.ownMotionHits += 1;
+      this.observe(track, candidate, motion, tracked);
       if (this.holdback(track, candidate, update.active) === undefined) {
         candidate.event = true;
         started.push(track);
       }
     }
-    const ended = update.ended.filter((track) => {
-      const wasEvent = this.candidates.get(track.id)?.event ?? false;
-      this.candidates.delete(track.id);
-      return wasEvent;
-    });
-    return { started, updated, ended, active: update.active.filter((t) => this.candidates.get(t.id)?.event) };
+    const ended = update.ended.filter((track) => this.candidates.get(trackKey(track))?.event ?? false);
+    // Ended tracks, and tentative ones the tracker dropped or missed in this frame, are forgotten.
+    const alive = new Set(tracked.map(trackKey));
+    for (const key of this.candidates.keys()) if (!alive.has(key)) this.candidates.delete(key);
+    return { started, updated, ended, active: update.active.filter((t) => this.candidates.get(trackKey(t))?.event), tentative: [] };
+  }
+
+  private candidate(track: Track): Candidate {
+    const key = trackKey(track);
+    let candidate = this.candidates.get(key);
+    if (!candidate) this.candidates.set(key, (candidate = { moved: false, ownMotionHits: 0, event: false }));
+    return candidate;
+  }
+
+  private observe(track: Track, candidate: Candidate, motion: readonly Box[] | null, tracked: readonly Track[]): void {
+    candidate.moved ||= hasMoved(track);
+    const others = tracked.filter((t) => trackKey(t) !== trackKey(track));
+    if (motion && hasOwnMotion(track, motion, others, this.ownMotionShare)) candidate.ownMotionHits += 1;
   }
 
   /** Forgets every track, e.g. when the tracker is flushed. */
@@ -79,10 +92,16 @@ export class EventGate {
     if (threshold === undefined || median(track.recentScores) < threshold) return 'score';
     if (!candidate.moved && candidate.ownMotionHits < this.ownMotionHits) return 'scene';
     // The detector sometimes names one object twice (a bird, and a giraffe on the same box).
-    const isEvent = (t: Track) => this.candidates.get(t.id)?.event === true;
+    const isEvent = (t: Track) => this.candidates.get(trackKey(t))?.event === true;
     if (active.some((t) => t.label !== track.label && isEvent(t) && iou(t.box, track.box) >= this.duplicateIou)) return 'duplicate';
     return undefined;
   }
+}
+
+/** A track's identity from its first sighting: tentative tracks have no id yet. */
+function trackKey(track: Pick<Track, 'label' | 'firstSeen' | 'firstBox'>): string {
+  const { x, y, width, height } = track.firstBox;
+  return `${track.label} ${track.firstSeen} ${x} ${y} ${width} ${height}`;
 }
 
 export function median(values: readonly number[]): number {
@@ -104,10 +123,9 @@ export function hasMoved(track: Pick<Track, 'box' | 'firstBox'>): boolean {
  * Motion inside the track's box that no other tracked object's box explains covers at least
  * `share` of the box. Motion mostly inside another object's box (a person walking past) is theirs.
  */
-export function hasOwnMotion(track: Pick<Track, 'id' | 'box'>, motion: readonly Box[], tracks: readonly Pick<Track, 'id' | 'box'>[], share: number): boolean {
+export function hasOwnMotion(track: Pick<Track, 'box'>, motion: readonly Box[], others: readonly Pick<Track, 'box'>[], share: number): boolean {
   const area = boxArea(track.box);
   if (area === 0) return false;
-  const others = tracks.filter((t) => t.id !== track.id);
   let unexplained = 0;
   for (const m of motion) {
     const overlap = intersectBox(track.box, m);

@@ -14,6 +14,11 @@ export interface TrackerUpdate {
   ended: Track[];
   /** Every confirmed track still alive, seen in this update or not. */
   active: Track[];
+  /**
+   * Tentative tracks detected in this update: not objects yet (no id), shown to whoever must judge
+   * a track from its first sighting (the event gate counts their motion).
+   */
+  tentative: Track[];
 }
 
 /**
@@ -50,15 +55,16 @@ export class ObjectTracker {
 
     const started: Track[] = [];
     const updated: Track[] = [];
+    const tentative: Track[] = [];
     for (const track of matched) {
       if (track.confirmed) {
         updated.push(track.snapshot());
       } else if (track.hits >= this.options.minHits) {
         track.id = this.options.createId(track.label, track.firstSeen);
         started.push(track.snapshot());
-      }
+      } else tentative.push(track.snapshot());
     }
-    return { started, updated, ended, active: this.activeTracks() };
+    return { started, updated, ended, active: this.activeTracks(), tentative };
   }
 
   /** Ends every confirmed track and forgets tentative ones, e.g. at shutdown. */
@@ -66,7 +72,7 @@ export class ObjectTracker {
     this.checkTimestamp(timestampMs);
     const ended = this.tracks.filter((t) => t.confirmed).map((t) => t.snapshot());
     this.tracks = [];
-    return { started: [], updated: [], ended, active: [] };
+    return { started: [], updated: [], ended, active: [], tentative: [] };
   }
 
   /** Confirmed tracks as they are now. */

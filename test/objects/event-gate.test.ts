@@ -50,6 +50,13 @@ test('a person walking past a still dog statue: the person is an event, the stat
   assert.deepEqual(ended, ['person'], 'the statue track ends silently');
 });
 
+test('motion from the first sighting counts: a person walking towards the camera is an event at the detection that confirms the track', () => {
+  // Coming closer: the box grows around the same centre, so it has not "moved"; its motion is its own.
+  const closer = (i: number) => box(300 - 4 * i, 150 - 8 * i, 45 + 8 * i, 130 + 16 * i);
+  const { started } = run(Array.from({ length: 6 }, (_, i) => ({ detections: [person(closer(i))], motion: [closer(i)] })));
+  assert.deepEqual(started, [{ label: 'person', at: FRAME_MS }], 'at the second detection, the first being tentative');
+});
+
 test('an object present from the start is scene until it moves, then it is an event', () => {
   const steps: Step[] = Array.from({ length: 30 }, (_, i) => ({
     detections: [dog(i < 15 ? statueBox : box(statueBox.x + 20 * (i - 14), statueBox.y, 60, 50))],
@@ -98,8 +105,8 @@ test('hasOwnMotion: motion mostly inside another tracked object is theirs', () =
   const statue = { id: 's', box: statueBox };
   const walkerTrack = { id: 'w', box: box(290, 150, 45, 130) };
   const motion = [box(285, 145, 60, 140)];
-  assert.equal(hasOwnMotion(statue, motion, [statue, walkerTrack], 0.15), false);
-  assert.equal(hasOwnMotion(statue, motion, [statue], 0.15), true, 'nobody else to explain it');
+  assert.equal(hasOwnMotion(statue, motion, [walkerTrack], 0.15), false);
+  assert.equal(hasOwnMotion(statue, motion, [], 0.15), true, 'nobody else to explain it');
 });
 
 test('median of an even and odd number of scores', () => {

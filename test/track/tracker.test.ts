@@ -179,7 +179,18 @@ test('flush ends every confirmed track once and forgets tentative ones', () => {
   assert.equal(flushed.ended.length, 1);
   assert.equal(flushed.ended[0].box.x, 104);
   assert.deepEqual(flushed.active, []);
-  assert.deepEqual(tracker.update([], 800), { started: [], updated: [], ended: [], active: [] });
+  assert.deepEqual(tracker.update([], 800), { started: [], updated: [], ended: [], active: [], tentative: [] });
+});
+
+test('tentative tracks detected in an update are listed (without an id) until they are confirmed', () => {
+  const tracker = new ObjectTracker({ minHits: 3 });
+  const [first, second, third, fourth] = run(tracker, [[person(100, 100)], [person(102, 100)], [], [person(106, 100)]]);
+  assert.deepEqual(first.tentative.map((t) => [t.id, t.box.x, t.hits]), [['', 100, 1]]);
+  assert.deepEqual(second.tentative.map((t) => [t.id, t.box.x, t.hits]), [['', 102, 2]]);
+  assert.deepEqual(third.tentative, [], 'not detected in this update');
+  assert.deepEqual(fourth.tentative, [], 'confirmed: started, no longer tentative');
+  assert.equal(fourth.started.length, 1);
+  assert.equal(fourth.started[0].firstSeen, first.tentative[0].firstSeen);
 });
 
 test('ids come from createId when given', () => {

@@ -143,7 +143,7 @@ export class MqttConnection extends EventEmitter<{ connect: []; message: [string
   /** Sends an event unless the broker is behind on what it was sent already. */
   private sendEvent(topic: string, payload: Payload): void {
     const full = this.unacked.messages >= this.maxEvents || this.unacked.bytes + Buffer.byteLength(payload) > MAX_UNACKED_BYTES;
-    if (!full) return this.send(topic, payload, false, 1);
+    if (!full) return this.send(topic, payload, false, 1, true);
     this.current.droppedEvents += 1;
     if (this.dropping) return;
     this.dropping = true;
@@ -193,13 +193,15 @@ export class MqttConnection extends EventEmitter<{ connect: []; message: [string
     this.setState('stopped');
   }
 
-  private send(topic: string, payload: Payload, retain: boolean, qos: 0 | 1 = 0): void {
+  /**
+   * `event`: counted as unacknowledged until its PUBACK (mqtt.js resends QoS 1 messages after a
+   * reconnect, or fails them when the client ends). States (one per topic) leave with the socket.
+   */
+  private send(topic: string, payload: Payload, retain: boolean, qos: 0 | 1 = 0, event = false): void {
     const client = this.client;
     if (!client) return;
-    // QoS 1 messages are counted until their PUBACK (mqtt.js resends them after a reconnect, or
-    // fails them when the client ends). QoS 0 ones (retained states, one per topic) leave with the socket.
-    const bytes = qos === 1 ? Buffer.byteLength(payload) : 0;
-    const counted = qos === 1 ? 1 : 0;
+    const bytes = event ? Buffer.byteLength(payload) : 0;
+    const counted = event ? 1 : 0;
     this.unacked.messages += counted;
     this.unacked.bytes += bytes;
     client.publish(topic, payload, { qos, retain }, (err) => {

@@ -1,33 +1,21 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { createFaceEngine, FaceEngineError, type FaceEngine, type FaceImage } from '../../src/faces/engine.ts';
 import { supervisedFaceEngine } from '../../src/faces/supervised-engine.ts';
-import { createLogger } from '../../src/log/logger.ts';
 import { testImagesDir } from '../support/clips.ts';
-import { waitFor } from '../support/volet-fixture.ts';
+import { capturingLogger, waitFor } from '../support/volet-fixture.ts';
 
 async function photo(name: string): Promise<FaceImage> {
   const { data, info } = await sharp(join(testImagesDir, name)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: 3 };
 }
 
-function capturedLogger() {
-  const lines: Array<{ level: number; msg: string; err?: string }> = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: createLogger('info', sink), lines };
-}
 
 test('a worker that stops under the engine is replaced: the request that found it gone is refused, later ones are answered', async () => {
   const workers: FaceEngine[] = [];
-  const { logger, lines } = capturedLogger();
+  const { logger, lines } = capturingLogger();
   const engine = await supervisedFaceEngine(async () => {
     const inner = await createFaceEngine();
     workers.push(inner);
@@ -54,7 +42,7 @@ test('a worker that stops under the engine is replaced: the request that found i
 test('starts that fail are retried with their error logged; closing while restarting leaves no worker behind', async () => {
   const workers: FaceEngine[] = [];
   let failures = 2;
-  const { logger, lines } = capturedLogger();
+  const { logger, lines } = capturingLogger();
   const engine = await supervisedFaceEngine(async () => {
     if (workers.length > 0 && failures > 0) {
       failures -= 1;
@@ -67,8 +55,8 @@ test('starts that fail are retried with their error logged; closing while restar
   const face = await photo('000000001296.jpg');
   await workers[0].close();
   await assert.rejects(engine.detect(face), (err: FaceEngineError) => err.code === 'worker-stopped');
-  await waitFor('two failed starts', () => lines.filter((l) => l.msg.startsWith('faces: the engine could not be restarted')).length === 2, 30_000);
-  assert.ok(lines.every((l) => !l.msg.startsWith('faces: the engine could not') || l.err === 'face models could not be loaded'));
+  await waitFor('two failed starts', () => lines.filter((l) => String(l.msg).startsWith('faces: the engine could not be restarted')).length === 2, 30_000);
+  assert.ok(lines.every((l) => !String(l.msg).startsWith('faces: the engine could not') || l.err === 'face models could not be loaded'));
   await waitFor('a new worker', () => workers.length === 2, 60_000);
   assert.equal((await engine.detect(face)).length, 1);
 

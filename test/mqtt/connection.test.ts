@@ -1,29 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { createLogger } from '../../src/log/logger.ts';
 import { MqttConnection } from '../../src/mqtt/connection.ts';
 import { startMosquitto, watch } from '../support/mosquitto.ts';
-import { waitFor } from '../support/volet-fixture.ts';
+import { capturingLogger, waitFor } from '../support/volet-fixture.ts';
 
 const USERS = { volet: 'volet broker password', ha: 'home assistant password' };
 const ACL = ['user volet', 'topic readwrite volet/#', 'user ha', 'topic readwrite volet/#'];
 
-function capturedLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: createLogger('debug', sink), lines };
-}
-
 test('states are retained and republished after the broker restarts; events queue while it is away; stop says offline', async () => {
   const broker = await startMosquitto({ users: USERS, acl: ACL });
-  const { logger } = capturedLogger();
+  const { logger } = capturingLogger();
   const connection = new MqttConnection({
     url: broker.url,
     username: 'volet',
@@ -70,7 +57,7 @@ test('states are retained and republished after the broker restarts; events queu
 
 test('a hung broker holds a bounded number of events: newer ones are dropped with one warning, and flow again once it answers', async () => {
   const broker = await startMosquitto({ users: USERS, acl: ACL });
-  const { logger, lines } = capturedLogger();
+  const { logger, lines } = capturingLogger();
   const connection = new MqttConnection({
     url: broker.url,
     username: 'volet',
@@ -120,7 +107,7 @@ test('a hung broker holds a bounded number of events: newer ones are dropped wit
 
 test('the last will marks the box offline when Volet vanishes without saying so', async () => {
   const broker = await startMosquitto({ users: USERS, acl: ACL });
-  const { logger } = capturedLogger();
+  const { logger } = capturingLogger();
   const connection = new MqttConnection({ url: broker.url, username: 'volet', password: USERS.volet, clientId: 'volet-will', keepaliveSeconds: 5, availabilityTopic: 'volet/w/availability', logger });
   const ha = await watch(broker.url, { username: 'ha', password: USERS.ha }, ['volet/#']);
   try {
@@ -138,7 +125,7 @@ test('the last will marks the box offline when Volet vanishes without saying so'
 
 test('wrong credentials: a clear status and one log line, however many retries, and no crash', async () => {
   const broker = await startMosquitto({ users: USERS, acl: ACL });
-  const { logger, lines } = capturedLogger();
+  const { logger, lines } = capturingLogger();
   const connection = new MqttConnection({
     url: broker.url,
     username: 'volet',
@@ -169,7 +156,7 @@ test('wrong credentials: a clear status and one log line, however many retries, 
 
 test('mqtts:// trusts only the configured CA', async () => {
   const broker = await startMosquitto({ users: USERS, acl: ACL, tls: true });
-  const { logger } = capturedLogger();
+  const { logger } = capturingLogger();
   const options = { url: broker.tlsUrl!, username: 'volet', password: USERS.volet, keepaliveSeconds: 5, availabilityTopic: 'volet/s/availability', logger };
   const pinned = new MqttConnection({ ...options, clientId: 'volet-tls', ca: readFileSync(broker.caPath!) });
   const unpinned = new MqttConnection({ ...options, clientId: 'volet-tls-2', backoff: { firstMs: 50, maxMs: 100 } });

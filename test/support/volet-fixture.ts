@@ -35,25 +35,31 @@ export function tempVoletConfig(yaml: string): TempVolet {
     'test.yml',
     {},
   );
-  const logLines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
-      done();
-    },
-  });
+  const { logger, lines: logLines } = capturingLogger('info');
   return {
     dir,
     storageDir,
     cacheDir,
     config,
-    logger: createLogger('info', sink),
+    logger,
     logLines,
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
       rmSync(cacheDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A logger whose lines are kept, parsed, in `lines`. */
+export function capturingLogger(level: 'debug' | 'info' = 'debug'): { logger: Logger; lines: Array<Record<string, unknown> & { msg?: string }> } {
+  const lines: Array<Record<string, unknown> & { msg?: string }> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: createLogger(level, sink), lines };
 }
 
 export async function initTestVault(storageDir: string): Promise<Vault> {

@@ -1,27 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { MqttConnection } from '../../src/mqtt/connection.ts';
-import { startMosquitto, watch } from '../support/mosquitto.ts';
+import type { Logger } from '../../src/log/logger.ts';
+import { MqttConnection, type MqttConnectionOptions } from '../../src/mqtt/connection.ts';
+import { startMosquitto, watch, type Mosquitto } from '../support/mosquitto.ts';
 import { capturingLogger, waitFor } from '../support/volet-fixture.ts';
 
 const USERS = { volet: 'volet broker password', ha: 'home assistant password' };
 const ACL = ['user volet', 'topic readwrite volet/#', 'user ha', 'topic readwrite volet/#'];
 
-test('states are retained and republished after the broker restarts; events queue while it is away; stop says offline', async () => {
-  const broker = await startMosquitto({ users: USERS, acl: ACL });
-  const { logger } = capturingLogger();
-  const connection = new MqttConnection({
+/** Volet's connection to `broker` as user volet, its topics under volet/<id>/, and the test's options on top. */
+function voletConnection(broker: Mosquitto, id: string, logger: Logger, extra: Partial<MqttConnectionOptions> = {}): MqttConnection {
+  return new MqttConnection({
     url: broker.url,
     username: 'volet',
     password: USERS.volet,
-    clientId: 'volet-test',
+    clientId: `volet-${id}`,
     keepaliveSeconds: 5,
-    availabilityTopic: 'volet/t/availability',
+    availabilityTopic: `volet/${id}/availability`,
     logger,
-    backoff: { firstMs: 100, maxMs: 400 },
-    maxQueuedEvents: 2,
+    ...extra,
   });
+}
+
+test('states are retained and republished after the broker restarts; events queue while it is away; stop says offline', async () => {
+  const broker = await startMosquitto({ users: USERS, acl: ACL });
+  const { logger } = capturingLogger();
+  const connection = voletConnection(broker, 't', logger, { backoff: { firstMs: 100, maxMs: 400 }, maxQueuedEvents: 2 });
   try {
     connection.start();
     await waitFor('connected', () => connection.status().state === 'connected', 5000);
@@ -58,16 +63,7 @@ test('states are retained and republished after the broker restarts; events queu
 test('a hung broker holds a bounded number of events: newer ones are dropped with one warning, and flow again once it answers', async () => {
   const broker = await startMosquitto({ users: USERS, acl: ACL });
   const { logger, lines } = capturingLogger();
-  const connection = new MqttConnection({
-    url: broker.url,
-    username: 'volet',
-    password: USERS.volet,
-    clientId: 'volet-hung',
-    keepaliveSeconds: 30,
-    availabilityTopic: 'volet/h/availability',
-    logger,
-    maxQueuedEvents: 20,
-  });
+  const connection = voletConnection(broker, 'h', logger, { keepaliveSeconds: 30, maxQueuedEvents: 20 });
   const ha = await watch(broker.url, { username: 'ha', password: USERS.ha }, ['volet/#']);
   try {
     connection.start();
@@ -108,7 +104,7 @@ test('a hung broker holds a bounded number of events: newer ones are dropped wit
 test('the last will marks the box offline when Volet vanishes without saying so', async () => {
   const broker = await startMosquitto({ users: USERS, acl: ACL });
   const { logger } = capturingLogger();
-  const connection = new MqttConnection({ url: broker.url, username: 'volet', password: USERS.volet, clientId: 'volet-will', keepaliveSeconds: 5, availabilityTopic: 'volet/w/availability', logger });
+  const connection = voletConnection(broker, 'w', logger);
   const ha = await watch(broker.url, { username: 'ha', password: USERS.ha }, ['volet/#']);
   try {
     connection.start();
@@ -126,16 +122,7 @@ test('the last will marks the box offline when Volet vanishes without saying so'
 test('wrong credentials: a clear status and one log line, however many retries, and no crash', async () => {
   const broker = await startMosquitto({ users: USERS, acl: ACL });
   const { logger, lines } = capturingLogger();
-  const connection = new MqttConnection({
-    url: broker.url,
-    username: 'volet',
-    password: 'not the password',
-    clientId: 'volet-wrong',
-    keepaliveSeconds: 5,
-    availabilityTopic: 'volet/x/availability',
-    logger,
-    backoff: { firstMs: 50, maxMs: 100 },
-  });
+  const connection = voletConnection(broker, 'x', logger, { password: 'not the password', backoff: { firstMs: 50, maxMs: 100 } });
   try {
     connection.start();
     await waitFor('unauthorized', () => connection.status().state === 'unauthorized', 5000);

@@ -6,6 +6,8 @@ import type { FileRow, StorageIndex } from '../storage/storage-index.ts';
  * kept in RAM until an event decides), and its motion must still be known then.
  */
 const REMEMBER_MS = 15 * 60_000;
+/** Segments stored last, per camera, whose level motion noticed after their storage still raises. */
+const RECENT_SEGMENTS = 8;
 
 /**
  * Share of the seconds of [startMs, endMs) in which motion was seen, 0..1. `seconds` are whole
@@ -22,9 +24,12 @@ export function motionLevel(seconds: Iterable<number>, startMs: number, endMs: n
 /**
  * The timeline's motion activity: remembers in which seconds each camera saw motion (the
  * pipeline's 'motion' notices) and, as each segment is stored, writes its level into the index.
+ * Motion can reach it after the segment it falls in was stored (the detection stream lags the
+ * recorder under load): the camera's last few stored segments are updated then.
  */
 export class MotionActivity {
   private readonly seconds = new Map<string, number[]>();
+  private readonly recent = new Map<string, FileRow[]>();
   private readonly onMotion = (m: MotionNotice) => this.noteMotion(m.camera, m.at);
 
   constructor(private readonly index: Pick<StorageIndex, 'setSegmentMotion'>) {}
@@ -36,6 +41,7 @@ export class MotionActivity {
   detach(bus: EventBus): void {
     bus.off('motion', this.onMotion);
     this.seconds.clear();
+    this.recent.clear();
   }
 
   noteMotion(camera: string, atMs: number): void {
@@ -48,11 +54,20 @@ export class MotionActivity {
     let drop = 0;
     while (drop < list.length && list[drop]! < oldest) drop++;
     if (drop > 0) list.splice(0, drop);
+    for (const row of this.recent.get(camera) ?? []) if (atMs >= row.startMs && atMs < row.endMs) this.writeLevel(row);
   }
 
   /** A file was stored: a segment gets its motion level (none written when it had no motion). */
   onStored(row: FileRow): void {
     if (row.kind !== 'segment') return;
+    let recent = this.recent.get(row.camera);
+    if (!recent) this.recent.set(row.camera, (recent = []));
+    recent.push(row);
+    if (recent.length > RECENT_SEGMENTS) recent.shift();
+    this.writeLevel(row);
+  }
+
+  private writeLevel(row: FileRow): void {
     const level = motionLevel(new Set(this.seconds.get(row.camera) ?? []), row.startMs, row.endMs);
     if (level > 0) this.index.setSegmentMotion(row, level);
   }

@@ -115,11 +115,15 @@ export class StorageIndex {
       .all(camera, afterStartMs, limit) as FileRow[];
   }
 
-  /** Stores a segment's motion level (0 < level ≤ 1); the row goes when the segment's row goes. */
+  /**
+   * Stores a segment's motion level (0 < level ≤ 1); the row goes when the segment's row goes, and
+   * a segment already gone (retention) gets none.
+   */
   setSegmentMotion(segment: Pick<FileRow, 'name' | 'camera' | 'startMs' | 'endMs'>, level: number): void {
     this
       .sql(
-        `INSERT INTO segment_motion (name, camera, start_ms, end_ms, level) VALUES (@name, @camera, @startMs, @endMs, @level)
+        `INSERT INTO segment_motion (name, camera, start_ms, end_ms, level)
+         SELECT @name, @camera, @startMs, @endMs, @level WHERE EXISTS (SELECT 1 FROM files WHERE name = @name)
          ON CONFLICT (name) DO UPDATE SET level = excluded.level`,
       )
       .run({ name: segment.name, camera: segment.camera, startMs: segment.startMs, endMs: segment.endMs, level });

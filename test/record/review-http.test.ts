@@ -87,6 +87,8 @@ test('24/7 review over HTTP: timeline, playback from any instant and across segm
     assert.equal(setup.status, 201, setup.text);
     assert.equal((await client.post('/api/vault/unlock', { passphrase: TEST_PASSPHRASE })).status, 200);
     await waitFor('8 stored segments', () => segments().length >= 8, 120_000);
+    // The detection stream can lag the recorder: the walk's motion may reach a segment after it is stored.
+    await waitFor('motion on a stored segment', () => volet.storage.index.motionBetween('porch', 0, Date.now(), 60_000).length > 0, 30_000);
     const segs: FileRow[] = segments();
 
     // Timeline: the recorded time is one span; motion of the walking person is there.

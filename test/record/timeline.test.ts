@@ -90,6 +90,14 @@ test('the timeline comes from the index: spans, motion stored as segments are st
 
     index.removeFile('porch/10.volet');
     assert.equal(db.prepare('SELECT COUNT(*) FROM segment_motion').pluck().get(), 1, 'the motion row went with its segment');
+
+    // Motion that arrives after its segment was stored (the detection stream lagging the recorder).
+    for (const second of [112, 113]) activity.noteMotion('porch', base + second * 1000 + 100);
+    activity.noteMotion('porch', base + 5000); // the oldest segment is no longer a recent one
+    assert.deepEqual(index.motionBetween('porch', base + 110_000, base + 120_000, 10_000), [{ start: base + 110_000, end: base + 120_000, level: 0.2 }]);
+    assert.deepEqual(index.motionBetween('porch', base, base + 9000, 10_000), [], 'only the last stored segments are updated');
+    activity.noteMotion('porch', base + 17_500); // in a recent segment that retention removed meanwhile
+    assert.equal(db.prepare("SELECT COUNT(*) FROM segment_motion WHERE name = 'porch/10.volet'").pluck().get(), 0, 'a removed segment gets no motion row');
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,15 @@ import { openDatabase } from '../../src/storage/database.ts';
 import { AuditLog } from '../../src/web/audit.ts';
 import { harness, type Harness } from './support.ts';
 
+/** A night schedule two hours ahead of now, so that whatever the test's time of day it leaves "living" open. */
+function nightWindow(): { from: string; to: string } {
+  const hour = new Date().getUTCHours();
+  const at = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
+  return { from: at(hour + 2), to: at(hour + 4) };
+}
+
 function writeConfig(h: Harness): string {
+  const { from, to } = nightWindow();
   const path = join(h.dir, 'volet.yml');
   writeFileSync(
     path,
@@ -26,7 +34,7 @@ function writeConfig(h: Harness): string {
       'privacy:',
       '  timeZone: UTC',
       '  schedules:',
-      "    - { name: night, cameras: [living], from: '22:00', to: '07:00' }",
+      `    - { name: night, cameras: [living], from: '${from}', to: '${to}' }`,
     ].join('\n'),
   );
   return path;

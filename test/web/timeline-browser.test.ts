@@ -106,8 +106,21 @@ async function barPosition(page: Page, ms: number, height = 0.85): Promise<{ x: 
   if (ms < from + margin || ms > to - margin) {
     const box = (await surface.boundingBox())!;
     await surface.hover();
+    await page.evaluate(() => {
+      const w = window as unknown as { wheels: string[] };
+      w.wheels = [];
+      document.addEventListener('wheel', (e) => w.wheels.push(`${(e.target as Element).className} dx=${e.deltaX} dy=${e.deltaY} x=${e.clientX} y=${e.clientY}`), { capture: true, once: true });
+    });
     await page.mouse.wheel(((ms - (from + to) / 2) / (to - from)) * box.width, 0);
-    await page.waitForFunction((old) => Number(document.querySelector<HTMLElement>('.tl-surface')!.dataset.from) !== old, from);
+    await page.waitForFunction((old) => Number(document.querySelector<HTMLElement>('.tl-surface')!.dataset.from) !== old, from, { timeout: 10_000 }).catch(async (err: Error) => {
+      const state = await page.evaluate(() => {
+        const el = document.querySelector<HTMLElement>('.tl-surface')!;
+        const r = el.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return { wheels: (window as unknown as { wheels: string[] }).wheels, rect: [r.left, r.top, r.width, r.height], hit: hit?.className, scrollY: window.scrollY, data: { ...el.dataset }, surfaces: document.querySelectorAll('.tl-surface').length };
+      });
+      throw new Error(`${err.message}: ms ${ms}, view ${from}–${to}, box ${JSON.stringify(box)}, ${JSON.stringify(state)}`);
+    });
     ({ from, to } = await view(page));
   }
   assert.ok(ms > from && ms < to, `${ms} is on the bar (${from}–${to})`);
@@ -315,8 +328,11 @@ test('the timeline plays recorded footage from any instant, an event from its ma
     assert.match(await page.locator('.tl-help').innerText(), /Shift \+ ← \/ →\s+previous \/ next event/);
 
     // Both cameras at the same instant.
+    const single = await view(page);
     await page.getByRole('button', { name: 'All cameras' }).click();
     await page.locator('video.playback[data-camera="garden"][data-playback-start]').waitFor({ state: 'attached', timeout: 30_000 });
+    const multi = await view(page);
+    assert.equal(multi.to - multi.from, single.to - single.from, 'all cameras keeps the zoom');
     await clickBar(page, insideTarget);
     const [pPorch, pGarden] = [await playedFrom(page, 'video.playback[data-camera="porch"]'), await playedFrom(page, 'video.playback[data-camera="garden"]')];
     assert.equal(pGarden.requested, pPorch.requested, 'both cameras were asked for the same instant');

@@ -28,6 +28,7 @@ export class TimelineBar {
     this.selection = null;
     this.playhead = null;
     this.pointers = new Map();
+    this.pointerOver = false;
 
     this.canvas = h('canvas', { class: 'tl-canvas', 'aria-hidden': 'true' });
     this.markers = h('div', { class: 'tl-markers' });
@@ -55,6 +56,8 @@ export class TimelineBar {
       if (!this.drag && e.pointerType === 'mouse') this.tip.hidden = true;
     });
     this.surface.addEventListener('wheel', (e) => this.wheel(e), { passive: false });
+    this.el.addEventListener('pointerenter', (e) => (this.pointerOver = e.pointerType === 'mouse'));
+    this.el.addEventListener('pointerleave', () => (this.pointerOver = false));
     this.resize = new ResizeObserver(() => this.render());
     this.resize.observe(this.surface);
   }
@@ -63,9 +66,11 @@ export class TimelineBar {
     this.resize.disconnect();
   }
 
+  /** Shows the day [from, to); the same day again (another camera, all cameras) keeps the zoom. */
   setDay(from, to) {
+    const sameDay = this.day.from === from && this.day.to === to;
     this.day = { from, to };
-    this.view = { from, to };
+    if (!sameDay) this.view = { from, to };
     this.selection = null;
     this.render();
   }
@@ -87,11 +92,14 @@ export class TimelineBar {
     this.renderOverlay();
   }
 
-  /** Moves the playhead; a playhead that runs off the right edge turns the page. */
+  /**
+   * Moves the playhead; a playhead that runs off the right edge turns the page, unless the mouse is
+   * on the bar (the page would move under the pointer).
+   */
   setPlayhead(ms) {
     const wasVisible = this.playhead !== null && this.inView(this.playhead);
     this.playhead = ms;
-    if (!this.drag && wasVisible && !this.inView(ms) && ms >= this.day.from && ms < this.day.to) {
+    if (!this.drag && !this.pointerOver && wasVisible && !this.inView(ms) && ms >= this.day.from && ms < this.day.to) {
       const span = this.view.to - this.view.from;
       this.setView(ms - span * 0.1, span);
     } else this.renderOverlay();

@@ -61,6 +61,11 @@ after(async () => {
   t?.cleanup();
 });
 
+/** The page shows one local day: footage from before midnight is on yesterday's. */
+function startOfToday(): number {
+  return new Date().setHours(0, 0, 0, 0);
+}
+
 async function timeline(cameraName: string): Promise<Timeline> {
   const now = Date.now();
   const res = await admin.get(`/api/timeline?camera=${cameraName}&from=${now - 3_600_000}&to=${now + 60_000}`);
@@ -236,16 +241,16 @@ test('the codecs string for Media Source Extensions is read from a real fragment
 
 test('the timeline plays recorded footage from any instant, an event from its marker, both cameras at once, and exports 30 s', async () => {
   await waitFor('a minute of footage with a person event that has ended', async () => {
-    const recorded = volet.storage.index.segmentTimes('porch', 0, Date.now());
+    const recorded = volet.storage.index.segmentTimes('porch', startOfToday(), Date.now());
     const seconds = recorded.reduce((sum, [a, b]) => sum + (b - a), 0) / 1000;
     const startsInside = (ms: number) => recorded.length > 0 && ms >= recorded[0][0] + 1000 && recorded.some(([a, b]) => ms >= a && ms < b);
     return seconds >= 60 && volet.storage.index.events({ camera: 'porch' }).some((e) => e.endMs !== null && startsInside(e.startMs));
   }, 240_000).catch((err: Error) => {
-    const recorded = volet.storage.index.segmentTimes('porch', 0, Date.now()).length;
+    const recorded = volet.storage.index.segmentTimes('porch', startOfToday(), Date.now()).length;
     const events = volet.storage.index.events({ camera: 'porch' }).map((e) => `${e.startMs}–${e.endMs}`);
     throw new Error(`${err.message}: ${recorded} segments, events ${events.join(', ')}`);
   });
-  const segments = volet.storage.index.segmentsBetween('porch', 0, Date.now()).sort((a, b) => a.startMs - b.startMs);
+  const segments = volet.storage.index.segmentsBetween('porch', startOfToday(), Date.now()).sort((a, b) => a.startMs - b.startMs);
   assert.ok(segments.length >= 20);
 
   const { context, page } = await signedIn({ width: 1200, height: 860 });
@@ -379,7 +384,7 @@ test('on a phone the page fits 390 px, and a touch drag on the bar scrubs and pl
     const box = (await page.locator('.tl-surface').boundingBox())!;
     assert.ok(box.width >= 340, 'the bar spans the screen');
 
-    const segments = volet.storage.index.segmentsBetween('porch', 0, Date.now()).sort((a, b) => a.startMs - b.startMs);
+    const segments = volet.storage.index.segmentsBetween('porch', startOfToday(), Date.now()).sort((a, b) => a.startMs - b.startMs);
     const target = segments[Math.floor(segments.length / 2)].startMs + 900;
     const end = await barPoint(page, target, 0.8);
     const startX = Math.max(box.x + 5, end.x - 120);

@@ -6,6 +6,7 @@ import { decryptFileToBuffer } from '../vault/files.ts';
 import type { FileKeyOpener } from '../vault/format.ts';
 import { join } from 'node:path';
 import { killFfmpeg, runFfmpegOnce } from '../process/ffmpeg-supervisor.ts';
+import { drainedOrClosed } from './drained.ts';
 import { enterSegment } from './ts-keyframes.ts';
 
 export interface ExportRequest {
@@ -68,16 +69,4 @@ export async function exportClip(storageDir: string, index: StorageIndex, vault:
   } finally {
     req.signal?.removeEventListener('abort', abort);
   }
-}
-
-function drainedOrClosed(stream: PassThrough): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
 }

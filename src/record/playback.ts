@@ -5,6 +5,7 @@ import { streamFfmpegOnce } from '../process/ffmpeg-supervisor.ts';
 import type { FileRow, StorageIndex } from '../storage/storage-index.ts';
 import { decryptFileToBuffer } from '../vault/files.ts';
 import type { FileKeyOpener } from '../vault/format.ts';
+import { drainedOrClosed } from './drained.ts';
 import { SPAN_GAP_MS } from './timeline.ts';
 import { enterSegment } from './ts-keyframes.ts';
 
@@ -89,16 +90,6 @@ async function feed(req: PlaybackRequest, first: FileRow, firstBytes: Buffer, in
 /** false once the playback is closed. */
 async function write(input: PassThrough, bytes: Buffer, closed: () => boolean): Promise<boolean> {
   if (closed()) return false;
-  if (!input.write(bytes)) {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        input.off('drain', done);
-        input.off('close', done);
-        resolve();
-      };
-      input.on('drain', done);
-      input.on('close', done);
-    });
-  }
+  if (!input.write(bytes)) await drainedOrClosed(input);
   return !closed();
 }
